@@ -1,0 +1,52 @@
+"""The ``edgekd`` command line. Commands are thin: they parse options and call library code.
+Domain errors become one line on stderr and exit code 1, here and only here."""
+
+from __future__ import annotations
+
+import sys
+
+import click
+import typer
+
+from edgekd import __version__
+from edgekd.cli import data, demo
+from edgekd.cli.console import err_console
+from edgekd.errors import EdgekdError
+
+app = typer.Typer(name="edgekd", no_args_is_help=True, add_completion=False,
+                  pretty_exceptions_enable=False,
+                  help="Train, distill, export and stream compact EMG gesture models.")
+app.add_typer(data.app, name="data")
+app.command()(demo.demo)
+
+
+def _version(value: bool) -> None:
+    if value:
+        print(f"edgekd {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(version: bool = typer.Option(False, "--version", callback=_version, is_eager=True,
+                                       help="Print the version and exit.")) -> None:
+    """edgekd: from EMG recordings to a distilled student running next to the armband."""
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Console-script entry point; returns the exit code (also raises SystemExit with it)."""
+    try:
+        app(args=argv, prog_name="edgekd", standalone_mode=False)
+    except EdgekdError as err:
+        err_console.print(f"[bold red]error:[/] {err}", highlight=False, soft_wrap=True)
+        code = 1
+    except click.exceptions.Exit as exit_:
+        code = exit_.exit_code
+    except click.ClickException as err:
+        err.show()
+        code = err.exit_code
+    except (click.exceptions.Abort, KeyboardInterrupt):
+        err_console.print("aborted")
+        code = 130
+    else:
+        code = 0
+    sys.exit(code)

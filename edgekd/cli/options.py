@@ -1,0 +1,39 @@
+"""Option types shared by every command that reads recordings (any format a reader knows)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+
+from edgekd.data.readers import ReaderOptions
+
+DataPath = Annotated[Path, typer.Argument(help="Recordings: a folder or file in any format "
+                                               "edgekd reads (see --format).")]
+Format = Annotated[Optional[str], typer.Option(
+    "--format", "-f", help="Reader: npz, myo-dat, csv, ninapro, edf. Default: auto-detect.")]
+Fs = Annotated[Optional[float], typer.Option(
+    "--fs", help="Sampling rate in Hz, for files that do not carry it (csv).")]
+Delimiter = Annotated[Optional[str], typer.Option(
+    help="csv: column delimiter. Default: sniff ',', ';', tab, else whitespace.")]
+Header = Annotated[Optional[bool], typer.Option(
+    "--header/--no-header", help="csv: first row is a header. Default: detect.")]
+LabelColumn = Annotated[Optional[str], typer.Option(
+    help="csv: label column, by index (-1 = last) or header name.")]
+Glob = Annotated[Optional[str], typer.Option(help="Which files under PATH to read, e.g. "
+                                                  "'**/*.txt'.")]
+PathRegex = Annotated[Optional[str], typer.Option(
+    help="Regex on the path below PATH with named groups person, session, label, repetition, "
+         "e.g. '(?P<person>[^/]+)-(?P<session>[^/]+)/(?P<label>[^/.]+)\\.txt$'.")]
+LabelNames = Annotated[Optional[str], typer.Option(
+    help="Comma-separated label names, in label order.")]
+
+
+def reader_options(fs: float | None = None, delimiter: str | None = None,
+                   header: bool | None = None, label_column: str | None = None,
+                   glob: str | None = None, path_regex: str | None = None,
+                   label_names: str | None = None) -> ReaderOptions:
+    names = [n.strip() for n in label_names.split(",")] if label_names else None
+    return ReaderOptions(fs=fs, delimiter=delimiter, header=header, label_column=label_column,
+                         glob=glob, path_regex=path_regex, label_names=names)
