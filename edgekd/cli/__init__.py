@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import sys
 
-import click
 import typer
 
 from edgekd import __version__
@@ -32,21 +31,14 @@ def _root(version: bool = typer.Option(False, "--version", callback=_version, is
     """edgekd: from EMG recordings to a distilled student running next to the armband."""
 
 
-def main(argv: list[str] | None = None) -> int:
-    """Console-script entry point; returns the exit code (also raises SystemExit with it)."""
+def main(argv: list[str] | None = None) -> None:
+    """Console-script entry point. Typer (standalone mode) handles --help, usage errors and
+    exits; domain errors are turned into one line and exit code 1 here."""
     try:
-        app(args=argv, prog_name="edgekd", standalone_mode=False)
+        app(args=argv, prog_name="edgekd")
     except EdgekdError as err:
         err_console.print(f"[bold red]error:[/] {err}", highlight=False, soft_wrap=True)
-        code = 1
-    except click.exceptions.Exit as exit_:
-        code = exit_.exit_code
-    except click.ClickException as err:
-        err.show()
-        code = err.exit_code
-    except (click.exceptions.Abort, KeyboardInterrupt):
-        err_console.print("aborted")
-        code = 130
-    else:
-        code = 0
-    sys.exit(code)
+        sys.exit(1)
+    except KeyboardInterrupt:
+        err_console.print("interrupted")
+        sys.exit(130)
