@@ -8,7 +8,7 @@ import sys
 import typer
 
 from edgekd import __version__
-from edgekd.cli import data, demo
+from edgekd.cli import data, demo, train
 from edgekd.cli.console import err_console
 from edgekd.errors import EdgekdError
 
@@ -16,6 +16,9 @@ app = typer.Typer(name="edgekd", no_args_is_help=True, add_completion=False,
                   pretty_exceptions_enable=False,
                   help="Train, distill, export and stream compact EMG gesture models.")
 app.add_typer(data.app, name="data")
+app.command()(train.train)
+app.command()(train.evaluate)
+app.command()(train.models)
 app.command()(demo.demo)
 
 

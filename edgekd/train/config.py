@@ -1,0 +1,154 @@
+"""Typed training configuration, resolved once at the edge: defaults < YAML file < CLI flags.
+
+YAML is read with ``yaml.safe_load`` (no tags that run code); unknown keys are refused with the
+valid ones, so a typo never silently falls back to a default.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from edgekd.data.splits import SplitConfig
+from edgekd.errors import ConfigError
+from edgekd.signal import FilterSpec
+
+
+@dataclass
+class DataConfig:
+    path: str = ""
+    format: str | None = None
+    modality: str | None = None        # default: the dataset's primary modality ('emg')
+    channels: list[int] | None = None  # channel indices to keep (e.g. a 4-electrode student)
+    window: int = 52                   # samples
+    hop: int = 5                       # samples between training windows
+    filters: FilterSpec = field(default_factory=FilterSpec)
+    people: list[str] | None = None    # restrict to these people
+
+
+@dataclass
+class OptimConfig:
+    epochs: int = 30
+    batch_size: int = 128
+    optimizer: str = "adamw"           # adamw | adam | sgd
+    lr: float = 3e-3
+    weight_decay: float = 1e-2
+    schedule: str = "cosine"           # cosine | onecycle | step | none
+    patience: int = 8                  # early stopping on validation accuracy; 0 = off
+    label_smoothing: float = 0.0
+
+
+@dataclass
+class AugmentConfig:
+    amplitude: float = 0.0   # ± relative per-channel gain jitter (electrode contact)
+    noise: float = 0.0       # additive Gaussian noise, in normalised units
+    rotation: int = 0        # ± channels of circular electrode shift (armband rotation)
+
+    @property
+    def enabled(self) -> bool:
+        return bool(self.amplitude or self.noise or self.rotation)
+
+
+@dataclass
+class TrainConfig:
+    model: str = "cnn"
+    model_args: dict = field(default_factory=dict)
+    data: DataConfig = field(default_factory=DataConfig)
+    split: SplitConfig = field(default_factory=SplitConfig)
+    optim: OptimConfig = field(default_factory=OptimConfig)
+    augment: AugmentConfig = field(default_factory=AugmentConfig)
+    seed: int = 0
+    device: str = "auto"               # auto | cpu | cuda
+    amp: bool = True                   # mixed precision (bf16) on CUDA; ignored on CPU
+    compile: bool = False              # torch.compile the model
+    init_from: str | None = None       # run dir to start from (cross-person pre-training)
+    freeze_trunk: bool = False         # with init_from: train only the head
+
+    def validate(self) -> None:
+        if self.device not in ("auto", "cpu", "cuda"):
+            raise ConfigError(f"device={self.device!r}: expected auto, cpu or cuda")
+        if self.optim.optimizer not in ("adamw", "adam", "sgd"):
+            raise ConfigError(f"optimizer={self.optim.optimizer!r}: expected adamw, adam or sgd")
+        if self.optim.schedule not in ("cosine", "onecycle", "step", "none"):
+            raise ConfigError(f"schedule={self.optim.schedule!r}: expected cosine, onecycle, "
+                              "step or none")
+        if self.optim.epochs < 1 or self.optim.batch_size < 1:
+            raise ConfigError("epochs and batch_size must be >= 1")
+        if self.freeze_trunk and not self.init_from:
+            raise ConfigError("--freeze-trunk needs --init-from RUN_DIR")
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+def _build(cls: type, values: dict, where: str):
+    names = {f.name: f for f in dataclasses.fields(cls)}
+    unknown = set(values) - set(names)
+    if unknown:
+        raise ConfigError(f"{where}: unknown key(s) {sorted(unknown)} (valid: {sorted(names)})")
+    kwargs = {}
+    for name, value in values.items():
+        sub = _nested_type(cls, name)
+        kwargs[name] = _build(sub, value or {}, f"{where}.{name}") if sub else value
+    return cls(**kwargs)
+
+
+def _nested_type(cls: type, name: str) -> type | None:
+    nested = {(TrainConfig, "data"): DataConfig, (TrainConfig, "split"): SplitConfig,
+              (TrainConfig, "optim"): OptimConfig, (TrainConfig, "augment"): AugmentConfig,
+              (DataConfig, "filters"): FilterSpec}
+    return nested.get((cls, name))
+
+
+def _merge(base: dict, over: dict) -> dict:
+    out = dict(base)
+    for k, v in over.items():
+        out[k] = _merge(out[k], v) if isinstance(v, dict) and isinstance(out.get(k), dict) else v
+    return out
+
+
+def resolve(yaml_path: str | Path | None = None, overrides: dict[str, Any] | None = None,
+            base: dict | None = None) -> TrainConfig:
+    """defaults < ``base`` (e.g. a saved run) < YAML file < ``overrides`` (dotted keys from the
+    CLI, e.g. ``{"optim.lr": 1e-3}``; ``None`` values mean "not given")."""
+    merged = TrainConfig().to_dict()
+    if base:
+        merged = _merge(merged, base)
+    if yaml_path:
+        merged = _merge(merged, load_yaml(yaml_path))
+    for dotted, value in (overrides or {}).items():
+        if value is None:
+            continue
+        node = merged
+        *parents, leaf = dotted.split(".")
+        for p in parents:
+            node = node[p]
+        node[leaf] = value
+    cfg = _build(TrainConfig, merged, "config")
+    cfg.validate()
+    return cfg
+
+
+def load_yaml(path: str | Path) -> dict:
+    path = Path(path)
+    try:
+        data = yaml.safe_load(path.read_text())
+    except FileNotFoundError:
+        raise ConfigError(f"{path}: config file not found") from None
+    except yaml.YAMLError as err:
+        mark = getattr(err, "problem_mark", None)
+        line = f":line {mark.line + 1}" if mark else ""
+        raise ConfigError(f"{path}{line}: invalid YAML ({getattr(err, 'problem', err)})") from None
+    if data is None:
+        return {}
+    if not isinstance(data, dict):
+        raise ConfigError(f"{path}: expected a mapping of config sections, got {type(data).__name__}")
+    return data
+
+
+def dump_yaml(cfg: TrainConfig) -> str:
+    return yaml.safe_dump(cfg.to_dict(), sort_keys=False)

@@ -1,0 +1,198 @@
+"""``edgekd train`` as a sequence of named steps: prepare the run directory, load data, build
+leakage-free splits, train one model per split (resumable), evaluate on the test part, write
+metrics and figures."""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+import torch
+
+from edgekd import __version__
+from edgekd.atomic import write_json_atomic, write_text_atomic
+from edgekd.data.channels import select_channels
+from edgekd.data.prepare import PreparedSplit, prepare_splits
+from edgekd.data.readers import read_dataset
+from edgekd.data.recording import Dataset
+from edgekd.errors import EdgekdError
+from edgekd.models import create_model
+from edgekd.plots import confusion_png, curves_png
+from edgekd.signal import WindowSpec
+from edgekd.train.checkpoint import save_checkpoint
+from edgekd.train.config import TrainConfig, dump_yaml, load_yaml, resolve
+from edgekd.train.loop import EpochStats, fit, pick_device, predict_logits, stable_seed
+from edgekd.train.metrics import classification_metrics, mean_sd
+from edgekd.train.runs import MODEL_FILE, load_model, model_for
+from edgekd.train.task import ClassificationTask
+
+log = logging.getLogger("edgekd.train")
+
+
+@dataclass
+class Reporter:
+    """Progress hooks the CLI fills in; the library itself only logs."""
+
+    on_split: Callable[[str, int, int], None] = lambda name, i, n: None
+    on_epoch: Callable[[str, EpochStats], None] = lambda name, stats: None
+    on_result: Callable[[dict], None] = lambda result: None
+
+
+# The task factory lets edgekd.distill train through this same path with a KD task.
+TaskFactory = Callable[[torch.nn.Module, PreparedSplit, torch.device], torch.nn.Module]
+
+
+def default_task(model, prepared, device) -> torch.nn.Module:
+    return ClassificationTask(model)
+
+
+def open_run(out: Path, cfg: TrainConfig | None, resume: bool) -> TrainConfig:
+    """Create ``out`` for a new run, or reload the config of the run being resumed."""
+    saved = out / "config.yaml"
+    if resume:
+        if not saved.is_file():
+            raise EdgekdError(f"{out}: nothing to resume (no config.yaml)")
+        return resolve(base=load_yaml(saved))
+    if saved.exists():
+        raise EdgekdError(f"{out} already holds a run; pass --resume to continue it or choose "
+                          "another --out")
+    assert cfg is not None
+    out.mkdir(parents=True, exist_ok=True)
+    write_text_atomic(saved, dump_yaml(cfg))
+    return cfg
+
+
+def load_training_data(cfg: TrainConfig) -> Dataset:
+    dataset = read_dataset(cfg.data.path, cfg.data.format)
+    if cfg.data.people:
+        dataset = dataset.select(people=cfg.data.people)
+        if not dataset.recordings:
+            raise EdgekdError(f"none of the people {cfg.data.people} in {cfg.data.path}")
+    if cfg.data.channels is not None:
+        dataset = select_channels(dataset, cfg.data.channels,
+                                  cfg.data.modality or dataset.primary_modality)
+    return dataset
+
+
+def build_splits(cfg: TrainConfig, dataset: Dataset) -> list[PreparedSplit]:
+    return prepare_splits(dataset, WindowSpec(cfg.data.window, cfg.data.hop), cfg.data.filters,
+                          cfg.split, cfg.data.modality)
+
+
+def train_run(cfg: TrainConfig | None, out: str | Path, resume: bool = False,
+              reporter: Reporter | None = None, task_factory: TaskFactory = default_task,
+              extra: dict | None = None) -> dict:
+    """Train every split of ``cfg`` into run directory ``out``; returns the metrics dict."""
+    out, reporter = Path(out), reporter or Reporter()
+    cfg = open_run(out, cfg, resume)
+    handler = _log_to(out / "train.log")
+    try:
+        start = time.perf_counter()
+        dataset = load_training_data(cfg)
+        splits = build_splits(cfg, dataset)
+        device = pick_device(cfg.device)
+        log.info("edgekd %s: %d splits of %s on %s", __version__, len(splits), cfg.data.path, device)
+        results = []
+        for i, prepared in enumerate(splits):
+            reporter.on_split(prepared.split.name, i, len(splits))
+            result = train_split(cfg, prepared, dataset.label_names, out, device, resume,
+                                 reporter, task_factory, extra)
+            reporter.on_result(result)
+            results.append(result)
+        return write_metrics(out, cfg, results, dataset.label_names, time.perf_counter() - start,
+                             device, extra)
+    finally:
+        logging.getLogger("edgekd").removeHandler(handler)
+        handler.close()
+
+
+def _log_to(path: Path) -> logging.Handler:
+    handler = logging.FileHandler(path)
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    root = logging.getLogger("edgekd")
+    root.setLevel(logging.INFO)
+    root.addHandler(handler)
+    return handler
+
+
+def split_dir(out: Path, name: str) -> Path:
+    return out / "splits" / re.sub(r"[^A-Za-z0-9_.-]+", "_", name)
+
+
+def _tensors(part, device, y=True):
+    x = torch.from_numpy(part.x).to(device)
+    return (x, torch.from_numpy(part.y).to(device)) if y else x
+
+
+def new_model(cfg: TrainConfig, prepared: PreparedSplit, n_classes: int, device):
+    """The split's model, seeded by (seed, split) so a run with and without KD starts from the
+    same weights; optionally initialised from another run and with a frozen trunk."""
+    torch.manual_seed(stable_seed(cfg.seed, "init", prepared.split.name))
+    model = create_model(cfg.model, n_chans=prepared.spec.n_chans, n_times=prepared.spec.window.window,
+                         n_outputs=n_classes, sfreq=prepared.spec.fs, **cfg.model_args)
+    if cfg.init_from:
+        source, _ = load_model(model_for(cfg.init_from, prepared.split.name, prepared.split.person))
+        model.load_state_dict(source.state_dict())
+        log.info("%s: initialised from %s", prepared.split.name, cfg.init_from)
+    if cfg.freeze_trunk:
+        for name, p in model.named_parameters():
+            p.requires_grad = name.startswith("head.")
+    return model.to(device)
+
+
+def train_split(cfg: TrainConfig, prepared: PreparedSplit, label_names: list[str], out: Path,
+                device, resume: bool, reporter: Reporter, task_factory: TaskFactory,
+                extra: dict | None) -> dict:
+    folder = split_dir(out, prepared.split.name)
+    done = folder / "result.json"
+    if resume and done.is_file():
+        return json.loads(done.read_text())
+    folder.mkdir(parents=True, exist_ok=True)
+    name = prepared.split.name
+    if len(prepared.val) == 0 or len(prepared.train) == 0:
+        raise EdgekdError(f"split {name}: empty training or validation part")
+    model = new_model(cfg, prepared, len(label_names), device)
+    task = task_factory(model, prepared, device).to(device)
+    fitted = fit(task, _tensors(prepared.train, device), _tensors(prepared.val, device), cfg, name,
+                 folder / "state.pt", resume, lambda s: reporter.on_epoch(name, s))
+    model.load_state_dict(fitted.best_state)
+    logits = predict_logits(model, _tensors(prepared.test, device, y=False), amp=cfg.amp)
+    metrics = classification_metrics(prepared.test.y, logits.argmax(1).cpu().numpy(),
+                                     len(label_names))
+    save_checkpoint(folder / MODEL_FILE, kind="model", model_config=model.get_config(),
+                    state_dict={k: v.cpu() for k, v in model.state_dict().items()},
+                    preprocess=prepared.spec.to_dict(), label_names=label_names,
+                    train_config=cfg.to_dict(), split=name, edgekd_version=__version__,
+                    extra={"test_metrics": metrics, **(extra or {})})
+    result = {"name": name, "person": prepared.split.person, "test": metrics,
+              "best_epoch": fitted.best_epoch, "epochs_run": len(fitted.history),
+              "n_windows": {"train": len(prepared.train), "val": len(prepared.val),
+                            "test": len(prepared.test)},
+              "history": fitted.history}
+    write_json_atomic(done, result)
+    (folder / "state.pt").unlink(missing_ok=True)
+    log.info("%s: test accuracy %.4f (best epoch %d)", name, metrics["accuracy"], fitted.best_epoch)
+    return result
+
+
+def write_metrics(out: Path, cfg: TrainConfig, results: list[dict], label_names: list[str],
+                  wall_s: float, device, extra: dict | None) -> dict:
+    per_split = {r["name"]: {"person": r["person"], **{k: v for k, v in r["test"].items()},
+                             "best_epoch": r["best_epoch"], "n_windows": r["n_windows"]}
+                 for r in results}
+    total_cm = np.sum([r["test"]["confusion"] for r in results], axis=0)
+    metrics = {"model": cfg.model, "label_names": label_names, "splits": per_split,
+               "summary": mean_sd([r["test"] for r in results]), "n_splits": len(results),
+               "confusion_total": total_cm.tolist(), "wall_s": round(wall_s, 2),
+               "device": str(device), "edgekd_version": __version__, **(extra or {})}
+    write_json_atomic(out / "metrics.json", metrics)
+    confusion_png(total_cm, label_names, out / "confusion.png",
+                  f"{cfg.model}: test windows of all {len(results)} splits")
+    curves_png({r["name"]: r["history"] for r in results}, out / "curves.png")
+    return metrics
