@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 from typing import Annotated, Optional
 
@@ -70,8 +71,10 @@ def train(
     cfg = None if resume else resolve(config, overrides)
     if cfg is not None and not cfg.data.path:
         raise typer.BadParameter("--data is required (or data.path in --config)")
-    metrics = run_with_progress(lambda rep: train_run(cfg, out, resume, rep))
-    print_metrics(metrics, out)
+    if int(os.environ.get("RANK", "0")) != 0:  # torchrun: only rank 0 reports
+        train_run(cfg, out, resume)
+        return
+    print_metrics(run_with_progress(lambda rep: train_run(cfg, out, resume, rep)), out)
 
 
 def run_with_progress(run):

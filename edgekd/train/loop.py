@@ -19,6 +19,7 @@ from torch import nn
 from edgekd.train.augment import augment
 from edgekd.train.checkpoint import load_checkpoint, save_checkpoint
 from edgekd.train.config import TrainConfig
+from edgekd.train.distributed import DistContext, wrap
 
 log = logging.getLogger("edgekd.train")
 
@@ -33,6 +34,7 @@ class EpochStats:
     lr: float
     seconds: float
     kd_loss: float = 0.0
+    windows: int = 0   # training windows this process stepped on (half of them per rank in DDP)
 
 
 @dataclass
@@ -98,8 +100,10 @@ def _val_metrics(task: nn.Module, x: torch.Tensor, y: torch.Tensor, amp: bool) -
 def fit(task: nn.Module, train: tuple[torch.Tensor, torch.Tensor],
         val: tuple[torch.Tensor, torch.Tensor], cfg: TrainConfig, split_name: str,
         state_path: Path, resume: bool,
-        on_epoch: Callable[[EpochStats], None] | None = None) -> FitResult:
-    """Train ``task`` (its ``model`` plus any extra trainable parts) on device tensors."""
+        on_epoch: Callable[[EpochStats], None] | None = None,
+        ctx: DistContext = DistContext()) -> FitResult:
+    """Train ``task`` (its ``model`` plus any extra trainable parts) on device tensors;
+    under torchrun (``ctx``) each rank trains on its shard of every batch."""
     x_tr, y_tr = train
     dev = x_tr.device
     amp = cfg.amp and dev.type == "cuda"
@@ -112,25 +116,28 @@ def fit(task: nn.Module, train: tuple[torch.Tensor, torch.Tensor],
     if resume and state_path.exists():
         state = _restore(state_path, task, opt, sched)
         log.info("%s: resuming after epoch %d", split_name, state["epoch"])
-    step = torch.compile(task) if cfg.compile else task
+    step = wrap(torch.compile(task) if cfg.compile else task, ctx, dev)
     for epoch in range(state["epoch"] + 1, cfg.optim.epochs):
         if cfg.optim.patience and state["bad_epochs"] >= cfg.optim.patience:
             break
         stats = _run_epoch(step, task, opt, sched, sched_every, x_tr, y_tr, cfg, split_name, epoch,
-                           amp)
+                           amp, ctx)
         stats.val_loss, stats.val_acc = _val_metrics(task, *val, amp)
         _update_best(state, task, stats)
         state["history"].append(asdict(stats))
         state["epoch"] = epoch
         if sched_every == "epoch":
             sched.step()
-        _save_state(state_path, state, task, opt, sched)
+        if ctx.is_main:
+            _save_state(state_path, state, task, opt, sched)
+        ctx.barrier()
         if on_epoch:
             on_epoch(stats)
     return FitResult(state["best_state"], state["best"]["epoch"], state["history"])
 
 
-def _run_epoch(step, task, opt, sched, sched_every, x, y, cfg, split_name, epoch, amp) -> EpochStats:
+def _run_epoch(step, task, opt, sched, sched_every, x, y, cfg, split_name, epoch, amp,
+               ctx: DistContext) -> EpochStats:
     seed = stable_seed(cfg.seed, split_name, epoch)
     torch.manual_seed(seed)                                # dropout
     gen = torch.Generator().manual_seed(seed)              # order and augmentation
@@ -139,7 +146,9 @@ def _run_epoch(step, task, opt, sched, sched_every, x, y, cfg, split_name, epoch
     start, total, correct, loss_sum, kd_sum = time.perf_counter(), 0, 0, 0.0, 0.0
     for i in range(0, len(x), cfg.optim.batch_size):
         idx = order[i:i + cfg.optim.batch_size]
-        xb = augment(x[idx], cfg.augment, gen)
+        xb = augment(x[idx], cfg.augment, gen)  # same draws on every rank, then shard
+        mine = ctx.shard(torch.arange(len(idx), device=x.device))
+        idx, xb = idx[mine], xb[mine]
         with torch.autocast(x.device.type, dtype=torch.bfloat16, enabled=amp):
             out = step(xb, y[idx], idx)
         opt.zero_grad(set_to_none=True)
@@ -153,7 +162,8 @@ def _run_epoch(step, task, opt, sched, sched_every, x, y, cfg, split_name, epoch
         kd_sum += float(out["kd_loss"]) * n
         correct += (out["output"].argmax(1) == y[idx]).sum().item()
     return EpochStats(epoch, loss_sum / total, correct / total, float("nan"), float("nan"),
-                      opt.param_groups[0]["lr"], time.perf_counter() - start, kd_sum / total)
+                      opt.param_groups[0]["lr"], time.perf_counter() - start, kd_sum / total,
+                      total)
 
 
 def _update_best(state: dict, task: nn.Module, stats: EpochStats) -> None:

@@ -27,6 +27,7 @@ from edgekd.plots import confusion_png, curves_png
 from edgekd.signal import WindowSpec
 from edgekd.train.checkpoint import save_checkpoint
 from edgekd.train.config import TrainConfig, dump_yaml, load_yaml, resolve
+from edgekd.train.distributed import DistContext, device_for, init_from_env
 from edgekd.train.loop import EpochStats, fit, pick_device, predict_logits, stable_seed
 from edgekd.train.metrics import classification_metrics, mean_sd
 from edgekd.train.runs import MODEL_FILE, load_model, model_for
@@ -90,23 +91,31 @@ def train_run(cfg: TrainConfig | None, out: str | Path, resume: bool = False,
               extra: dict | None = None) -> dict:
     """Train every split of ``cfg`` into run directory ``out``; returns the metrics dict."""
     out, reporter = Path(out), reporter or Reporter()
-    cfg = open_run(out, cfg, resume)
-    handler = _log_to(out / "train.log")
+    ctx = init_from_env()
+    if ctx.is_main:
+        cfg = open_run(out, cfg, resume)
+    ctx.barrier()
+    if not ctx.is_main:
+        cfg = resolve(base=load_yaml(out / "config.yaml"))
+    handler = _log_to(out / ("train.log" if ctx.is_main else f"train.rank{ctx.rank}.log"))
     try:
         start = time.perf_counter()
         dataset = load_training_data(cfg)
         splits = build_splits(cfg, dataset)
-        device = pick_device(cfg.device)
-        log.info("edgekd %s: %d splits of %s on %s", __version__, len(splits), cfg.data.path, device)
+        device = device_for(ctx, pick_device(cfg.device))
+        log.info("edgekd %s: %d splits of %s on %s (rank %d of %d)", __version__, len(splits),
+                 cfg.data.path, device, ctx.rank, ctx.world)
         results = []
         for i, prepared in enumerate(splits):
             reporter.on_split(prepared.split.name, i, len(splits))
             result = train_split(cfg, prepared, dataset.label_names, out, device, resume,
-                                 reporter, task_factory, extra)
+                                 reporter, task_factory, extra, ctx)
             reporter.on_result(result)
             results.append(result)
+        if not ctx.is_main:
+            return {}
         return write_metrics(out, cfg, results, dataset.label_names, time.perf_counter() - start,
-                             device, extra)
+                             device, extra, ctx.world)
     finally:
         logging.getLogger("edgekd").removeHandler(handler)
         handler.close()
@@ -148,7 +157,7 @@ def new_model(cfg: TrainConfig, prepared: PreparedSplit, n_classes: int, device)
 
 def train_split(cfg: TrainConfig, prepared: PreparedSplit, label_names: list[str], out: Path,
                 device, resume: bool, reporter: Reporter, task_factory: TaskFactory,
-                extra: dict | None) -> dict:
+                extra: dict | None, ctx: DistContext = DistContext()) -> dict:
     folder = split_dir(out, prepared.split.name)
     done = folder / "result.json"
     if resume and done.is_file():
@@ -160,29 +169,36 @@ def train_split(cfg: TrainConfig, prepared: PreparedSplit, label_names: list[str
     model = new_model(cfg, prepared, len(label_names), device)
     task = task_factory(model, prepared, device).to(device)
     fitted = fit(task, _tensors(prepared.train, device), _tensors(prepared.val, device), cfg, name,
-                 folder / "state.pt", resume, lambda s: reporter.on_epoch(name, s))
+                 folder / "state.pt", resume, lambda s: reporter.on_epoch(name, s), ctx)
     model.load_state_dict(fitted.best_state)
     logits = predict_logits(model, _tensors(prepared.test, device, y=False), amp=cfg.amp)
     metrics = classification_metrics(prepared.test.y, logits.argmax(1).cpu().numpy(),
                                      len(label_names))
-    save_checkpoint(folder / MODEL_FILE, kind="model", model_config=model.get_config(),
-                    state_dict={k: v.cpu() for k, v in model.state_dict().items()},
-                    preprocess=prepared.spec.to_dict(), label_names=label_names,
-                    train_config=cfg.to_dict(), split=name, edgekd_version=__version__,
-                    extra={"test_metrics": metrics, **(extra or {})})
     result = {"name": name, "person": prepared.split.person, "test": metrics,
               "best_epoch": fitted.best_epoch, "epochs_run": len(fitted.history),
               "n_windows": {"train": len(prepared.train), "val": len(prepared.val),
                             "test": len(prepared.test)},
               "history": fitted.history}
-    write_json_atomic(done, result)
-    (folder / "state.pt").unlink(missing_ok=True)
+    if ctx.is_main:
+        _save_split(folder, model, prepared, label_names, cfg, metrics, extra, result)
+    ctx.barrier()
     log.info("%s: test accuracy %.4f (best epoch %d)", name, metrics["accuracy"], fitted.best_epoch)
     return result
 
 
+def _save_split(folder: Path, model, prepared: PreparedSplit, label_names: list[str],
+                cfg: TrainConfig, metrics: dict, extra: dict | None, result: dict) -> None:
+    save_checkpoint(folder / MODEL_FILE, kind="model", model_config=model.get_config(),
+                    state_dict={k: v.cpu() for k, v in model.state_dict().items()},
+                    preprocess=prepared.spec.to_dict(), label_names=label_names,
+                    train_config=cfg.to_dict(), split=result["name"], edgekd_version=__version__,
+                    extra={"test_metrics": metrics, **(extra or {})})
+    write_json_atomic(folder / "result.json", result)  # marks the split done (for --resume)
+    (folder / "state.pt").unlink(missing_ok=True)
+
+
 def write_metrics(out: Path, cfg: TrainConfig, results: list[dict], label_names: list[str],
-                  wall_s: float, device, extra: dict | None) -> dict:
+                  wall_s: float, device, extra: dict | None, world: int = 1) -> dict:
     per_split = {r["name"]: {"person": r["person"], **{k: v for k, v in r["test"].items()},
                              "best_epoch": r["best_epoch"], "n_windows": r["n_windows"]}
                  for r in results}
@@ -190,7 +206,8 @@ def write_metrics(out: Path, cfg: TrainConfig, results: list[dict], label_names:
     metrics = {"model": cfg.model, "label_names": label_names, "splits": per_split,
                "summary": mean_sd([r["test"] for r in results]), "n_splits": len(results),
                "confusion_total": total_cm.tolist(), "wall_s": round(wall_s, 2),
-               "device": str(device), "edgekd_version": __version__, **(extra or {})}
+               "device": str(device), "processes": world, "edgekd_version": __version__,
+               **(extra or {})}
     write_json_atomic(out / "metrics.json", metrics)
     confusion_png(total_cm, label_names, out / "confusion.png",
                   f"{cfg.model}: test windows of all {len(results)} splits")

@@ -91,3 +91,29 @@ def test_killed_run_resumes_to_identical_metrics(synth_dir, tmp_path):
     whole = json.loads((tmp_path / "whole/metrics.json").read_text())
     resumed = json.loads((tmp_path / "killed/metrics.json").read_text())
     assert resumed["splits"] == whole["splits"]
+
+
+@pytest.mark.slow
+def test_ddp_two_gloo_processes_match_one_process(synth_dir, tmp_path):
+    """torchrun, 2 CPU processes (gloo): same global batches, averaged gradients. The model has
+    no BatchNorm or dropout (both are per-process in DDP), so only float reduction order
+    differs."""
+    args = ["--data", str(synth_dir), "--model", "lstm_tiny", "--hop", "10", "--epochs", "3",
+            "--patience", "0", "--device", "cpu", "--people", "P00"]
+    subprocess.run([sys.executable, "-m", "edgekd", "train", "--out", str(tmp_path / "one"),
+                    *args], check=True, capture_output=True)
+    ddp = subprocess.run([sys.executable, "-m", "torch.distributed.run", "--standalone",
+                          "--nproc_per_node", "2", "-m", "edgekd", "train", "--out",
+                          str(tmp_path / "two"), *args], capture_output=True, text=True)
+    assert ddp.returncode == 0, ddp.stderr[-2000:]
+    one = json.loads((tmp_path / "one/metrics.json").read_text())
+    two = json.loads((tmp_path / "two/metrics.json").read_text())
+    assert two["processes"] == 2 and one["processes"] == 1
+    hist = lambda run: json.loads((tmp_path / run / "splits/P00/result.json").read_text())["history"]  # noqa: E731
+    assert hist("two")[0]["windows"] * 2 == pytest.approx(hist("one")[0]["windows"], abs=2)
+    assert two["splits"]["P00"]["accuracy"] == pytest.approx(one["splits"]["P00"]["accuracy"],
+                                                             abs=0.01)
+    a = torch.load(tmp_path / "one/splits/P00/model.pt", weights_only=True)["state_dict"]
+    b = torch.load(tmp_path / "two/splits/P00/model.pt", weights_only=True)["state_dict"]
+    for k in a:
+        torch.testing.assert_close(a[k], b[k], atol=1e-3, rtol=1e-3)
