@@ -8,7 +8,7 @@ import sys
 import typer
 
 from edgekd import __version__
-from edgekd.cli import data, demo, train
+from edgekd.cli import data, demo, distill, train
 from edgekd.cli.console import err_console
 from edgekd.errors import EdgekdError
 
@@ -19,6 +19,8 @@ app.add_typer(data.app, name="data")
 app.command()(train.train)
 app.command()(train.evaluate)
 app.command()(train.models)
+app.command()(distill.distill)
+app.command()(distill.compare)
 app.command()(demo.demo)
 
 

@@ -10,64 +10,43 @@ from typing import Annotated, Optional
 import typer
 from rich.table import Table
 
+from edgekd.cli import train_options as O
 from edgekd.cli.console import console, err_console
 from edgekd.profiling import MAC_CONVENTION, count_macs, count_parameters
 
 Opt = typer.Option
 
 
-def _csv(text: str | None, cast=str) -> list | None:
-    return [cast(t.strip()) for t in text.split(",") if t.strip()] if text else None
-
-
 def train(
-    data: Annotated[Optional[Path], Opt("--data", help="Recordings (any format edgekd reads).")] = None,
+    data: O.Data = None,
     model: Annotated[Optional[str], Opt(help="Registered model name (see `edgekd models`).")] = None,
-    out: Annotated[Path, Opt(help="Run directory to create (or resume).")] = Path("runs/train"),
-    config: Annotated[Optional[Path], Opt(help="YAML config; flags override it.")] = None,
-    resume: Annotated[bool, Opt(help="Continue the run in --out where it stopped.")] = False,
-    split: Annotated[Optional[str], Opt(help="repetition | session | person (LOPO) | kfold.")] = None,
-    test: Annotated[Optional[str], Opt(help="Held-out groups, comma-separated (default: last).")] = None,
-    pooled: Annotated[Optional[bool], Opt("--pooled/--per-person", help="One model across people, or one per person.")] = None,
-    k: Annotated[Optional[int], Opt(help="Folds for --split kfold.")] = None,
-    window: Annotated[Optional[int], Opt(help="Window length, samples.")] = None,
-    hop: Annotated[Optional[int], Opt(help="Hop between training windows, samples.")] = None,
-    channels: Annotated[Optional[str], Opt(help="Channel indices to keep, e.g. 0,2,4,6.")] = None,
-    people: Annotated[Optional[str], Opt(help="Only these people, comma-separated.")] = None,
-    epochs: Annotated[Optional[int], Opt(help="Maximum epochs.")] = None,
-    batch_size: Annotated[Optional[int], Opt(help="Batch size.")] = None,
-    lr: Annotated[Optional[float], Opt(help="Learning rate.")] = None,
-    optimizer: Annotated[Optional[str], Opt(help="adamw | adam | sgd.")] = None,
-    schedule: Annotated[Optional[str], Opt(help="cosine | onecycle | step | none.")] = None,
-    weight_decay: Annotated[Optional[float], Opt(help="Weight decay.")] = None,
-    patience: Annotated[Optional[int], Opt(help="Early-stopping patience on validation accuracy (0: off).")] = None,
-    augment_amplitude: Annotated[Optional[float], Opt(help="± relative per-channel gain jitter.")] = None,
-    augment_noise: Annotated[Optional[float], Opt(help="Additive noise (normalised units).")] = None,
-    augment_rotation: Annotated[Optional[int], Opt(help="± channels of electrode rotation.")] = None,
-    seed: Annotated[Optional[int], Opt(help="Random seed.")] = None,
-    device: Annotated[Optional[str], Opt(help="auto | cpu | cuda.")] = None,
-    amp: Annotated[Optional[bool], Opt("--amp/--no-amp", help="bf16 mixed precision on CUDA.")] = None,
-    compile: Annotated[Optional[bool], Opt("--compile/--no-compile", help="torch.compile the model.")] = None,
+    out: O.Out = Path("runs/train"), config: O.Config = None, resume: O.Resume = False,
+    split: O.Split = None, test: O.Test = None, pooled: O.Pooled = None, k: O.K = None,
+    window: O.Window = None, hop: O.Hop = None, channels: O.Channels = None,
+    people: O.People = None, epochs: O.Epochs = None, batch_size: O.BatchSize = None,
+    lr: O.Lr = None, optimizer: O.Optimizer = None, schedule: O.Schedule = None,
+    weight_decay: O.WeightDecay = None, patience: O.Patience = None,
+    augment_amplitude: O.AugAmplitude = None, augment_noise: O.AugNoise = None,
+    augment_rotation: O.AugRotation = None, seed: O.Seed = None, device: O.Device = None,
+    amp: O.Amp = None, compile: O.Compile = None, modality: O.Modality = None,
     init_from: Annotated[Optional[Path], Opt(help="Start from this run's weights (pre-training).")] = None,
     freeze_trunk: Annotated[Optional[bool], Opt("--freeze-trunk/--no-freeze-trunk", help="With --init-from: train only the head.")] = None,
 ) -> None:
     """Train a model per split (per person by default) with honest model selection."""
+    overrides = O.common_overrides(
+        data, split, test, pooled, k, window, hop, channels, people, epochs, batch_size, lr,
+        optimizer, schedule, weight_decay, patience, augment_amplitude, augment_noise,
+        augment_rotation, seed, device, amp, compile, modality)
+    overrides.update({"model": model, "init_from": str(init_from) if init_from else None,
+                      "freeze_trunk": freeze_trunk})
+    run_training(config, overrides, out, resume)
+
+
+def run_training(config: Path | None, overrides: dict, out: Path, resume: bool) -> None:
+    """Resolve the config, train with progress (rank 0 only under torchrun), print metrics."""
     from edgekd.train.config import resolve
     from edgekd.train.run import train_run
 
-    overrides = {
-        "data.path": str(data) if data else None, "model": model, "split.scheme": split,
-        "split.test": _csv(test), "split.per_person": None if pooled is None else not pooled,
-        "split.k": k, "data.window": window, "data.hop": hop,
-        "data.channels": _csv(channels, int), "data.people": _csv(people),
-        "optim.epochs": epochs, "optim.batch_size": batch_size, "optim.lr": lr,
-        "optim.optimizer": optimizer, "optim.schedule": schedule,
-        "optim.weight_decay": weight_decay, "optim.patience": patience,
-        "augment.amplitude": augment_amplitude, "augment.noise": augment_noise,
-        "augment.rotation": augment_rotation, "seed": seed, "device": device, "amp": amp,
-        "compile": compile, "init_from": str(init_from) if init_from else None,
-        "freeze_trunk": freeze_trunk,
-    }
     cfg = None if resume else resolve(config, overrides)
     if cfg is not None and not cfg.data.path:
         raise typer.BadParameter("--data is required (or data.path in --config)")

@@ -54,6 +54,45 @@ class AugmentConfig:
 
 
 @dataclass
+class KDConfig:
+    """Distillation settings (``edgekd distill``). No teacher and mode offline = plain training."""
+
+    teachers: list[str] = field(default_factory=list)  # run dirs of trained teachers (offline)
+    mode: str = "offline"              # offline (frozen teachers) | online (mutual learning)
+    loss: str = "hinton"               # hinton | dkd | lskd (see edgekd.distill.losses)
+    alpha: float = 0.5                 # weight of the KD term; 0 = the paired no-KD baseline
+    temperature: float = 4.0
+    teacher_modality: str | None = None  # cross-modal: the teacher reads this modality
+    teacher_model: str | None = None   # online: model trained together with the student
+    teacher_lr: float | None = None    # online: the teacher's own learning rate
+    feature_student: str | None = None  # FitNets hint: student module path
+    feature_teacher: str | None = None  # FitNets hint: teacher module path
+    feature_weight: float = 0.0
+    dkd_alpha: float = 1.0
+    dkd_beta: float = 8.0
+
+    @property
+    def active(self) -> bool:
+        return bool(self.teachers or self.mode == "online")
+
+    def validate(self) -> None:
+        if self.mode not in ("offline", "online"):
+            raise ConfigError(f"kd mode={self.mode!r}: expected offline or online")
+        if not 0 <= self.alpha <= 1:
+            raise ConfigError(f"alpha={self.alpha} must lie in [0, 1]")
+        if self.temperature <= 0:
+            raise ConfigError(f"temperature={self.temperature} must be > 0")
+        if self.mode == "online" and not self.teacher_model:
+            raise ConfigError("online distillation needs --teacher-model NAME")
+        if self.mode == "online" and self.teachers:
+            raise ConfigError("online distillation trains its teacher: drop --teacher RUN_DIR")
+        if bool(self.feature_student) != bool(self.feature_teacher):
+            raise ConfigError("feature KD needs both --feature-student and --feature-teacher")
+        if self.feature_student and self.feature_weight <= 0:
+            raise ConfigError("feature KD needs --feature-weight > 0")
+
+
+@dataclass
 class TrainConfig:
     model: str = "cnn"
     model_args: dict = field(default_factory=dict)
@@ -67,8 +106,10 @@ class TrainConfig:
     compile: bool = False              # torch.compile the model
     init_from: str | None = None       # run dir to start from (cross-person pre-training)
     freeze_trunk: bool = False         # with init_from: train only the head
+    kd: KDConfig = field(default_factory=KDConfig)
 
     def validate(self) -> None:
+        self.kd.validate()
         if self.device not in ("auto", "cpu", "cuda"):
             raise ConfigError(f"device={self.device!r}: expected auto, cpu or cuda")
         if self.optim.optimizer not in ("adamw", "adam", "sgd"):
@@ -100,7 +141,7 @@ def _build(cls: type, values: dict, where: str):
 def _nested_type(cls: type, name: str) -> type | None:
     nested = {(TrainConfig, "data"): DataConfig, (TrainConfig, "split"): SplitConfig,
               (TrainConfig, "optim"): OptimConfig, (TrainConfig, "augment"): AugmentConfig,
-              (DataConfig, "filters"): FilterSpec}
+              (DataConfig, "filters"): FilterSpec, (TrainConfig, "kd"): KDConfig}
     return nested.get((cls, name))
 
 

@@ -107,7 +107,9 @@ def fit(task: nn.Module, train: tuple[torch.Tensor, torch.Tensor],
     x_tr, y_tr = train
     dev = x_tr.device
     amp = cfg.amp and dev.type == "cuda"
-    params = [p for p in task.parameters() if p.requires_grad]
+    # a task may split its parameters into groups with their own learning rates (online KD)
+    params = (task.param_groups(cfg.optim.lr) if hasattr(task, "param_groups")
+              else [p for p in task.parameters() if p.requires_grad])
     n_batches = max(1, int(np.ceil(len(x_tr) / cfg.optim.batch_size)))
     opt = _optimizer(params, cfg)
     sched, sched_every = _scheduler(opt, cfg, n_batches)

@@ -45,7 +45,8 @@ class Reporter:
     on_result: Callable[[dict], None] = lambda result: None
 
 
-# The task factory lets edgekd.distill train through this same path with a KD task.
+# A task factory turns (model, split, device) into the training task: plain classification,
+# or a distillation task (edgekd.distill) when the config has a kd section.
 TaskFactory = Callable[[torch.nn.Module, PreparedSplit, torch.device], torch.nn.Module]
 
 
@@ -69,16 +70,18 @@ def open_run(out: Path, cfg: TrainConfig | None, resume: bool) -> TrainConfig:
     return cfg
 
 
-def load_training_data(cfg: TrainConfig) -> Dataset:
-    dataset = read_dataset(cfg.data.path, cfg.data.format)
+def load_training_data(cfg: TrainConfig) -> tuple[Dataset, Dataset]:
+    """(the student's view: channels selected; the full dataset, for teachers)."""
+    full = read_dataset(cfg.data.path, cfg.data.format)
     if cfg.data.people:
-        dataset = dataset.select(people=cfg.data.people)
-        if not dataset.recordings:
+        full = full.select(people=cfg.data.people)
+        if not full.recordings:
             raise EdgekdError(f"none of the people {cfg.data.people} in {cfg.data.path}")
+    dataset = full
     if cfg.data.channels is not None:
-        dataset = select_channels(dataset, cfg.data.channels,
-                                  cfg.data.modality or dataset.primary_modality)
-    return dataset
+        dataset = select_channels(full, cfg.data.channels,
+                                  cfg.data.modality or full.primary_modality)
+    return dataset, full
 
 
 def build_splits(cfg: TrainConfig, dataset: Dataset) -> list[PreparedSplit]:
@@ -87,8 +90,7 @@ def build_splits(cfg: TrainConfig, dataset: Dataset) -> list[PreparedSplit]:
 
 
 def train_run(cfg: TrainConfig | None, out: str | Path, resume: bool = False,
-              reporter: Reporter | None = None, task_factory: TaskFactory = default_task,
-              extra: dict | None = None) -> dict:
+              reporter: Reporter | None = None) -> dict:
     """Train every split of ``cfg`` into run directory ``out``; returns the metrics dict."""
     out, reporter = Path(out), reporter or Reporter()
     ctx = init_from_env()
@@ -100,8 +102,12 @@ def train_run(cfg: TrainConfig | None, out: str | Path, resume: bool = False,
     handler = _log_to(out / ("train.log" if ctx.is_main else f"train.rank{ctx.rank}.log"))
     try:
         start = time.perf_counter()
-        dataset = load_training_data(cfg)
+        dataset, full = load_training_data(cfg)
         splits = build_splits(cfg, dataset)
+        task_factory, extra = default_task, None
+        if cfg.kd.active:
+            from edgekd.distill.setup import distill_task_factory, teacher_identity
+            task_factory, extra = distill_task_factory(cfg, full), teacher_identity(cfg)
         device = device_for(ctx, pick_device(cfg.device))
         log.info("edgekd %s: %d splits of %s on %s (rank %d of %d)", __version__, len(splits),
                  cfg.data.path, device, ctx.rank, ctx.world)
