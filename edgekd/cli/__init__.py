@@ -8,7 +8,7 @@ import sys
 import typer
 
 from edgekd import __version__
-from edgekd.cli import data, demo, distill, train
+from edgekd.cli import data, demo, distill, export, train
 from edgekd.cli.console import err_console
 from edgekd.errors import EdgekdError
 
@@ -21,6 +21,7 @@ app.command()(train.evaluate)
 app.command()(train.models)
 app.command()(distill.distill)
 app.command()(distill.compare)
+app.command()(export.export)
 app.command()(demo.demo)
 
 

@@ -52,7 +52,7 @@ class PatchTransformer(EdgeModel):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         z = self.embed(x)
-        z = torch.cat([self.cls.expand(len(z), -1, -1), z], dim=1) + self.pos
+        z = torch.cat([self.cls.expand(z.shape[0], -1, -1), z], dim=1) + self.pos
         return self.head(self.norm(self.encoder(z)[:, 0]))
 
 

@@ -1,0 +1,76 @@
+"""``edgekd export``."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+from rich.table import Table
+
+from edgekd.cli.console import console
+
+Opt = typer.Option
+
+
+def export(
+    run_dir: Annotated[Optional[Path], typer.Argument(help="A trained (or distilled) run directory.")] = None,
+    format: Annotated[str, Opt("--format", "-f", help="onnx | onnx-int8 | onnx-fp16 | tensorrt (see --list).")] = "onnx",
+    out: Annotated[Optional[Path], Opt(help="Artifact path (default: RUN_DIR/export/<split><suffix>).")] = None,
+    split: Annotated[Optional[str], Opt(help="Which split's model, for runs with several (e.g. a person).")] = None,
+    data: Annotated[Optional[Path], Opt(help="The run's recordings, if they moved since training.")] = None,
+    calib_windows: Annotated[Optional[int], Opt(help="INT8: calibration windows from the training split (default 512).")] = None,
+    calib_method: Annotated[Optional[str], Opt(help="INT8 static: minmax | entropy | percentile.")] = None,
+    precision: Annotated[Optional[str], Opt(help="tensorrt: fp16 | int8.")] = None,
+    symmetric: Annotated[Optional[bool], Opt("--symmetric", help="onnx-int8: symmetric int8 activations (TensorRT-style).")] = None,
+    min_agreement: Annotated[Optional[float], Opt(help="Parity: minimum top-1 agreement with the torch checkpoint.")] = None,
+    force: Annotated[bool, Opt(help="Write the artifact even when parity fails.")] = False,
+    list_formats: Annotated[bool, Opt("--list", help="Print the format table and exit.")] = False,
+) -> None:
+    """Export a student to a self-describing artifact and check parity with its checkpoint."""
+    if list_formats:
+        print_formats()
+        return
+    if run_dir is None:
+        raise typer.BadParameter("RUN_DIR is required (or --list)")
+    from export.pipeline import ExportRequest, export_run
+
+    report = export_run(ExportRequest(run_dir, format, out, split, data, calib_windows,
+                                      calib_method, precision, symmetric, min_agreement, force))
+    print_report(report)
+
+
+def print_formats() -> None:
+    from export.formats import FORMATS
+    table = Table("format", "suffix", "CPU", "GPU", "here", "options")
+    for name, fmt in FORMATS.items():
+        avail = "yes" if fmt.available() else ("no: needs " + ", ".join(fmt.missing())
+                                                if fmt.missing() else "no: needs a GPU")
+        table.add_row(name, fmt.suffix, "✓" if fmt.cpu else "-", "✓" if fmt.gpu else "-", avail,
+                      ", ".join(sorted(fmt.options)) or "-")
+    console.print(table)
+    for name, fmt in FORMATS.items():
+        console.print(f"  [bold]{name}[/]: {fmt.description}")
+
+
+def print_report(r: dict) -> None:
+    table = Table("parity", "value", title=f"{r['format']} vs the torch checkpoint, on "
+                  f"{r['n_windows']} held-out windows of split {r['split']}")
+    rows = [("size", f"{r['size_bytes'] / 1024:.1f} KiB ({r['size_ratio_vs_fp32']:.2f}x smaller "
+                     "than fp32 ONNX)"),
+            ("max |Δ logit|", f"{r['max_abs_logit_diff']:.3g}"),
+            ("top-1 agreement", f"{r['top1_agreement']:.4f} (needs >= {r['min_agreement']})"),
+            ("accuracy torch → artifact", f"{r['accuracy_torch']:.4f} → "
+                                          f"{r['accuracy_artifact']:.4f} "
+                                          f"({r['accuracy_delta'] * 100:+.2f} pp)"),
+            ("parity", "[green]pass" if r["passed"] else "[red]FAIL")]
+    for key, value in rows:
+        table.add_row(key, value)
+    console.print(table)
+    quant = r["quantization"]
+    if quant.get("ops"):
+        console.print(f"int8 recipe {quant['recipe']}: int8 ops {quant['ops']['int8']}, "
+                      f"float ops {quant['ops']['float'] or 'none'}")
+    for note in quant.get("notes", []):
+        console.print(f"[yellow]note:[/] {note}")
+    console.print(f"artifact: {r['artifact'] if r['written'] else '(not written)'}")

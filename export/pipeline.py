@@ -1,0 +1,225 @@
+"""``edgekd export`` as named steps: choose the checkpoint, rebuild its split (training windows
+for calibration, held-out test windows for parity), export, quantize, attach metadata, check
+parity against torch through the torch-free runtime, and only then move the artifact in place."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from edgekd import __version__
+from edgekd.atomic import write_json_atomic
+from edgekd.errors import ConfigError, EdgekdError
+from export import metadata as md
+from export.formats import FORMATS, ExportFormat, check_options
+
+DEFAULT_MIN_AGREEMENT = {"onnx": 0.999, "onnx-fp16": 0.99, "onnx-int8": 0.97, "tensorrt": 0.97}
+
+
+@dataclass
+class ExportRequest:
+    run_dir: Path
+    format: str
+    out: Path | None = None
+    split: str | None = None
+    data: Path | None = None          # where the run's recordings are now, if moved
+    calib_windows: int | None = None
+    calib_method: str | None = None
+    precision: str | None = None
+    symmetric: bool | None = None
+    min_agreement: float | None = None
+    force: bool = False
+
+
+def export_run(req: ExportRequest) -> dict:
+    fmt = FORMATS.get(req.format)
+    check_options(fmt, {"calib_windows": req.calib_windows, "calib_method": req.calib_method,
+                        "precision": req.precision, "symmetric": req.symmetric})
+    if fmt.name == "tensorrt" and req.precision is None:
+        raise ConfigError("format tensorrt needs --precision fp16|int8")
+    if fmt.missing():
+        raise EdgekdError(f"format {fmt.name!r} needs {fmt.missing()} (not installed)")
+    ckpt_path, split_name = choose_checkpoint(req.run_dir, req.split)
+    model, ck, prepared = _load_split(ckpt_path, split_name, req.data)
+    out = req.out or req.run_dir / "export" / f"{_safe(split_name)}{fmt.suffix}"
+    with tempfile.TemporaryDirectory() as tmp:
+        tmp = Path(tmp)
+        artifact, quant = _build(fmt, req, model, prepared, tmp)
+        meta = _metadata(fmt, ck, ckpt_path, quant)
+        _attach(artifact, meta)
+        report = parity_report(model, artifact, prepared, fmt.name, tmp / "fp32.onnx")
+        report.update({"artifact": str(out), "format": fmt.name, "checkpoint": str(ckpt_path),
+                       "split": split_name, "quantization": quant})
+        threshold = req.min_agreement or DEFAULT_MIN_AGREEMENT[fmt.name]
+        report["min_agreement"] = threshold
+        report["passed"] = report["top1_agreement"] >= threshold
+        placed = _place(artifact, out, report["passed"] or req.force)
+    report["written"] = placed
+    _save_report(out.parent / "export_report.json", out.name, report)
+    if not report["passed"] and not req.force:
+        raise EdgekdError(f"parity check failed: top-1 agreement {report['top1_agreement']:.4f} "
+                          f"< {threshold} with the torch checkpoint; artifact not written "
+                          f"(report: {out.parent / 'export_report.json'}; --force writes it)")
+    return report
+
+
+def choose_checkpoint(run_dir: Path, split: str | None) -> tuple[Path, str]:
+    from edgekd.train.runs import split_models
+    models = split_models(run_dir)
+    if split is None:
+        if len(models) > 1:
+            raise ConfigError(f"{run_dir} has {len(models)} models (one per split); pick one "
+                              f"with --split (e.g. {sorted(models)[0]})")
+        split = next(iter(models))
+    if split not in models:
+        raise ConfigError(f"{run_dir}: no split {split!r} (have {sorted(models)})")
+    return models[split], split
+
+
+def _load_split(ckpt_path: Path, split_name: str, data: Path | None):
+    from edgekd.train.config import resolve
+    from edgekd.train.run import build_splits, load_training_data
+    from edgekd.train.runs import load_model
+
+    model, ck = load_model(ckpt_path)
+    cfg = resolve(base=ck["train_config"], overrides={"data.path": str(data) if data else None})
+    if not Path(cfg.data.path).exists():
+        raise EdgekdError(f"the run's data {cfg.data.path} is not here; pass --data PATH")
+    dataset, _ = load_training_data(cfg)
+    for prepared in build_splits(cfg, dataset):
+        if prepared.split.name == split_name:
+            saved = ck["preprocess"]["normalizer"]
+            if not np.allclose(prepared.spec.normalizer.mean, saved["mean"], rtol=1e-4, atol=1e-4):
+                raise EdgekdError(f"{cfg.data.path}: the data differ from what {ckpt_path} was "
+                                  "trained on (normalisation statistics do not match)")
+            return model, ck, prepared
+    raise EdgekdError(f"split {split_name!r} cannot be rebuilt from {cfg.data.path}")
+
+
+def _build(fmt: ExportFormat, req: ExportRequest, model, prepared, tmp: Path):
+    from export.onnx_export import INPUT_NAME, export_onnx
+    from export.quantize import convert_fp16, quantize_int8
+
+    spec = prepared.spec
+    fp32 = export_onnx(model, spec.n_chans, spec.window.window, tmp / "fp32.onnx")
+    calib = _calibration_windows(prepared, req.calib_windows or 512)
+    if fmt.name == "onnx":
+        shutil.copy(fp32, tmp / "artifact.onnx")
+        return tmp / "artifact.onnx", {"precision": "fp32"}
+    if fmt.name == "onnx-fp16":
+        return tmp / "artifact.onnx", convert_fp16(fp32, tmp / "artifact.onnx")
+    if fmt.name == "onnx-int8":
+        q = quantize_int8(fp32, tmp / "artifact.onnx", calib, INPUT_NAME,
+                          req.calib_method or "minmax", bool(req.symmetric))
+        return tmp / "artifact.onnx", q
+    return _build_tensorrt(req, fp32, calib, spec, tmp)
+
+
+def _build_tensorrt(req: ExportRequest, fp32: Path, calib, spec, tmp: Path):
+    from export.onnx_export import INPUT_NAME
+    from export.quantize import convert_fp16, quantize_int8
+    from export.tensorrt_export import build_engine, tensorrt_module, trt_major
+
+    trt = tensorrt_module()
+    if req.precision == "int8":
+        source, quant = tmp / "qdq.onnx", None
+        quant = quantize_int8(fp32, source, calib, INPUT_NAME, req.calib_method or "minmax",
+                              symmetric=True)
+    elif trt_major(trt) >= 11:  # strongly typed: the ONNX model must carry fp16 itself
+        source, quant = tmp / "fp16.onnx", convert_fp16(fp32, tmp / "fp16.onnx")
+    else:
+        source, quant = fp32, {"precision": "fp16", "recipe": "TensorRT 10 FP16 builder flag"}
+    engine = tmp / "artifact.plan"
+    built = build_engine(source, engine, req.precision, spec.n_chans, spec.window.window)
+    return engine, {**quant, "tensorrt": built}
+
+
+def _calibration_windows(prepared, n: int) -> np.ndarray:
+    """Training windows (the same windowing and normalisation as training), a seeded sample."""
+    x = prepared.train.x
+    idx = np.random.default_rng(0).permutation(len(x))[:n]
+    return np.ascontiguousarray(x[np.sort(idx)])
+
+
+def _metadata(fmt: ExportFormat, ck: dict, ckpt_path: Path, quant: dict) -> dict:
+    from edgekd.train.checkpoint import file_sha256
+    from export.onnx_export import INPUT_NAME, OUTPUT_NAME
+
+    pre = ck["preprocess"]
+    channels = _channel_names(ck)
+    return {"format_version": md.FORMAT_VERSION, "edgekd_version": __version__,
+            "format": fmt.name, "model": ck["model_config"], "label_names": ck["label_names"],
+            "fs": pre["fs"], "window": pre["window"], "hop": pre["hop"], "channels": channels,
+            "modality": ck["train_config"]["data"]["modality"], "preprocess": pre,
+            "quantization": quant, "source_checkpoint": str(ckpt_path),
+            "source_checkpoint_sha256": file_sha256(ckpt_path), "split": ck.get("split"),
+            "test_metrics": ck.get("extra", {}).get("test_metrics", {}).get("accuracy"),
+            "input_name": INPUT_NAME, "output_name": OUTPUT_NAME}
+
+
+def _channel_names(ck: dict) -> list[str]:
+    n = ck["preprocess"]["n_chans"]
+    chosen = ck["train_config"]["data"]["channels"]
+    return [f"ch{i}" for i in (chosen if chosen is not None else range(n))]
+
+
+def _attach(artifact: Path, meta: dict) -> None:
+    from export.onnx_export import attach_metadata
+    if artifact.suffix == ".plan":
+        artifact.with_suffix(".plan.json").write_text(md.encode(meta))
+    else:
+        attach_metadata(artifact, md.encode(meta))
+
+
+def parity_report(model, artifact: Path, prepared, fmt: str, fp32: Path) -> dict:
+    """Torch checkpoint vs artifact on the split's held-out test windows."""
+    import torch
+
+    from export.runtime import load
+
+    x, y = prepared.test.x, prepared.test.y
+    with torch.no_grad():
+        ref = model.eval()(torch.from_numpy(x)).numpy()
+    got = load(artifact, cache_dir=artifact.parent / "cache").logits(x)
+    agree = float((ref.argmax(1) == got.argmax(1)).mean())
+    acc_torch = float((ref.argmax(1) == y).mean())
+    acc_art = float((got.argmax(1) == y).mean())
+    size = _size(artifact)
+    return {"n_windows": int(len(x)), "max_abs_logit_diff": float(np.abs(ref - got).max()),
+            "top1_agreement": agree, "accuracy_torch": acc_torch, "accuracy_artifact": acc_art,
+            "accuracy_delta": acc_art - acc_torch, "size_bytes": size,
+            "fp32_onnx_bytes": fp32.stat().st_size,
+            "size_ratio_vs_fp32": fp32.stat().st_size / size}
+
+
+def _size(artifact: Path) -> int:
+    side = artifact.with_suffix(".plan.json")
+    return artifact.stat().st_size + (side.stat().st_size if side.exists() else 0)
+
+
+def _place(artifact: Path, out: Path, accept: bool) -> bool:
+    if not accept:
+        return False
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp_out = out.with_name(f".{out.name}.tmp")
+    shutil.copyfile(artifact, tmp_out)
+    tmp_out.replace(out)
+    side = artifact.with_suffix(".plan.json")
+    if side.exists():
+        shutil.copyfile(side, out.with_suffix(".plan.json"))
+    return True
+
+
+def _save_report(path: Path, name: str, report: dict) -> None:
+    existing = json.loads(path.read_text()) if path.is_file() else {}
+    existing[name] = report
+    write_json_atomic(path, existing)
+
+
+def _safe(name: str) -> str:
+    return "".join(c if c.isalnum() or c in "-_." else "_" for c in name)

@@ -1,0 +1,111 @@
+"""INT8 and FP16 variants of an fp32 ONNX model, through onnxruntime.quantization.
+
+INT8 recipe by architecture (chosen from the graph's ops):
+* no recurrent op → static QDQ: per-channel int8 weights, activations calibrated on training
+  windows (``calib_method`` minmax | entropy | percentile); ``symmetric`` makes activations
+  symmetric int8 as TensorRT requires;
+* LSTM present → dynamic quantization (weights int8, activations quantized at run time;
+  ORT has DynamicQuantizeLSTM);
+* GRU → ORT has no GRU quantizer: the GRU stays float, and the report says so.
+``quant_pre_process`` (shape inference + graph optimisation) runs first in every case.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from pathlib import Path
+
+import numpy as np
+
+from edgekd.errors import EdgekdError
+
+_HELPERS = {"QuantizeLinear", "DequantizeLinear", "DynamicQuantizeLinear", "Cast", "Shape",
+            "Gather", "Unsqueeze", "Squeeze", "Concat", "Reshape", "Transpose", "Slice",
+            "Constant", "ConstantOfShape", "Expand", "Identity", "Flatten"}
+_INTEGER_OPS = {"ConvInteger", "MatMulInteger", "DynamicQuantizeLSTM", "QLinearConv",
+                "QLinearMatMul", "QGemm", "MatMulIntegerToFloat"}
+
+
+class _WindowReader:
+    """CalibrationDataReader over training windows, in batches."""
+
+    def __init__(self, windows: np.ndarray, input_name: str, batch: int = 32):
+        self._batches = iter([{input_name: windows[i:i + batch]}
+                              for i in range(0, len(windows), batch)])
+
+    def get_next(self):
+        return next(self._batches, None)
+
+
+def op_types(path: str | Path) -> set[str]:
+    import onnx
+    return {n.op_type for n in onnx.load(str(path)).graph.node}
+
+
+def quantize_int8(fp32: Path, out: Path, calib_windows: np.ndarray, input_name: str,
+                  calib_method: str = "minmax", symmetric: bool = False) -> dict:
+    """Write the int8 model to ``out``; returns the quantization settings and op report."""
+    from onnxruntime.quantization import (CalibrationMethod, QuantFormat, QuantType,
+                                          quantize_dynamic, quantize_static)
+    from onnxruntime.quantization.shape_inference import quant_pre_process
+
+    pre = out.with_name(out.stem + ".pre.onnx")
+    quant_pre_process(str(fp32), str(pre))
+    ops = op_types(pre)
+    notes = []
+    try:
+        if ops & {"LSTM", "GRU"}:
+            recipe = "dynamic"
+            quantize_dynamic(str(pre), str(out), per_channel=False,
+                             weight_type=QuantType.QInt8)
+            if "GRU" in ops:
+                notes.append("GRU: onnxruntime has no GRU quantizer; the GRU runs in float")
+            if "Gemm" in ops:
+                notes.append("Gemm: onnxruntime's dynamic quantizer does not cover Gemm; the "
+                             "classifier head runs in float")
+        else:
+            recipe = "static-qdq"
+            if len(calib_windows) == 0:
+                raise EdgekdError("static INT8 quantization needs calibration windows")
+            method = {"minmax": CalibrationMethod.MinMax, "entropy": CalibrationMethod.Entropy,
+                      "percentile": CalibrationMethod.Percentile}[calib_method]
+            act = QuantType.QInt8 if symmetric else QuantType.QUInt8
+            quantize_static(str(pre), str(out), _WindowReader(calib_windows, input_name),
+                            quant_format=QuantFormat.QDQ, per_channel=True,
+                            activation_type=act, weight_type=QuantType.QInt8,
+                            calibrate_method=method,
+                            extra_options={"ActivationSymmetric": symmetric,
+                                           "WeightSymmetric": True})
+    finally:
+        pre.unlink(missing_ok=True)
+    report = int8_op_report(out)
+    return {"precision": "int8", "recipe": recipe, "calibration_windows": len(calib_windows)
+            if recipe == "static-qdq" else 0, "calibration_method": calib_method
+            if recipe == "static-qdq" else None, "symmetric_activations": symmetric,
+            "per_channel_weights": recipe == "static-qdq", "ops": report, "notes": notes}
+
+
+def int8_op_report(path: Path) -> dict:
+    """Which compute ops run in int8 and which stay float."""
+    import onnx
+    graph = onnx.load(str(path)).graph
+    dq_outputs = {o for n in graph.node if n.op_type == "DequantizeLinear" for o in n.output}
+    int8, floating = Counter(), Counter()
+    for node in graph.node:
+        if node.op_type in _HELPERS:
+            continue
+        if node.op_type in _INTEGER_OPS or any(i in dq_outputs for i in node.input):
+            int8[node.op_type] += 1
+        else:
+            floating[node.op_type] += 1
+    return {"int8": dict(int8), "float": dict(floating)}
+
+
+def convert_fp16(fp32: Path, out: Path) -> dict:
+    """fp16 weights and compute; inputs and outputs stay fp32 so callers need not change."""
+    import onnx
+    from onnxruntime.transformers.float16 import convert_float_to_float16
+
+    model = convert_float_to_float16(onnx.load(str(fp32)), keep_io_types=True)
+    onnx.save(model, str(out))
+    return {"precision": "fp16", "recipe": "convert_float_to_float16(keep_io_types=True)"}
