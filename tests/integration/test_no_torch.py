@@ -8,7 +8,11 @@ CHECK = ("import sys; import {mods}; "
          "print(bad); sys.exit(1 if bad else 0)")
 
 
-@pytest.mark.parametrize("mods", ["edgekd.signal, firmware_bridge", "export", "edgekd.data.readers"])
+@pytest.mark.parametrize("mods", [
+    "edgekd.signal, firmware_bridge", "export", "edgekd.data.readers", "export.runtime",
+    "firmware_bridge.session, firmware_bridge.live, firmware_bridge.emulator, "
+    "firmware_bridge.transport, firmware_bridge.protocols, firmware_bridge.sinks",
+])
 def test_edge_imports_do_not_pull_torch(mods):
     result = subprocess.run([sys.executable, "-c", CHECK.format(mods=mods)], capture_output=True,
                             text=True)

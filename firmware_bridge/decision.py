@@ -1,0 +1,44 @@
+"""From per-window probabilities to gesture decisions: confidence rejection, then a majority
+vote over the last ``vote`` accepted predictions. Pure."""
+
+from __future__ import annotations
+
+from collections import Counter, deque
+from dataclasses import dataclass
+
+import numpy as np
+
+
+@dataclass
+class Decision:
+    end_sample: int
+    label: int | None            # None: rejected (not confident enough) or no decision
+    confidence: float
+    raw: int                     # the window's own argmax, before rejection and voting
+    probs: np.ndarray
+    latency_ns: int = 0
+    receive_time_ns: int = 0
+    device_time_us: int = 0
+
+
+class DecisionPolicy:
+    def __init__(self, threshold: float = 0.0, vote: int = 1):
+        if not 0 <= threshold < 1 or vote < 1:
+            raise ValueError("threshold must lie in [0, 1) and vote be >= 1")
+        self.threshold, self.vote = threshold, vote
+        self._recent: deque[int] = deque(maxlen=vote)
+
+    def decide(self, end_sample: int, probs: np.ndarray) -> Decision:
+        raw = int(np.argmax(probs))
+        confidence = float(probs[raw])
+        if confidence < self.threshold:
+            return Decision(end_sample, None, confidence, raw, probs)
+        self._recent.append(raw)
+        counts = Counter(self._recent)
+        best = max(counts.values())
+        # ties go to the most recent of the tied classes
+        label = next(c for c in reversed(self._recent) if counts[c] == best)
+        return Decision(end_sample, label, confidence, raw, probs)
+
+    def reset(self) -> None:
+        self._recent.clear()

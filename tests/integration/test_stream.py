@@ -1,0 +1,108 @@
+"""End to end on this machine: `edgekd simulate` on a pty replays a labelled recording,
+`edgekd stream` on the other end runs the exported student."""
+
+import json
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from edgekd.data import native
+from edgekd.data.synth import SynthConfig, synthesize
+from edgekd.data.windowing import recording_windows
+from edgekd.train.config import resolve
+from edgekd.train.run import train_run
+from export.pipeline import ExportRequest, export_run
+from export.runtime import load
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(scope="module")
+def setup(tmp_path_factory):
+    root = tmp_path_factory.mktemp("stream")
+    native.write_dataset(synthesize(SynthConfig(people=1, sessions=1, hold_s=2.0, seed=21)),
+                         root / "data")
+    cfg = resolve(overrides={"data.path": str(root / "data"), "model": "cnn", "data.hop": 10,
+                             "optim.epochs": 6, "device": "cpu"})
+    train_run(cfg, root / "run")
+    export_run(ExportRequest(root / "run", "onnx-int8", out=root / "student.int8.onnx"))
+    return root
+
+
+def _simulate(root, *args):
+    proc = subprocess.Popen([sys.executable, "-m", "edgekd", "simulate", "--source",
+                             str(root / "data"), "--speed", "8", "--ground-truth",
+                             str(root / "gt"), *args], stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True)
+    url = proc.stdout.readline().strip()
+    assert url, proc.stderr.read()
+    return proc, url
+
+
+def _stream(root, url, *args):
+    summary = root / "summary.json"
+    result = subprocess.run([sys.executable, "-m", "edgekd", "stream", "--model",
+                             str(root / "student.int8.onnx"), "--port", url, "--no-reconnect",
+                             "--no-view", "--ground-truth", str(root / "gt"), "--summary-json",
+                             str(summary), *args], capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr[-3000:]
+    return json.loads(summary.read_text())
+
+
+def _offline_accuracy(root):
+    """The artifact's accuracy on the same recording through the offline pipeline."""
+    predictor = load(root / "student.int8.onnx", cache_dir=root / "cache")
+    rec = native.read_dataset(root / "data").recordings[0]
+    ws = recording_windows(rec, predictor.spec)   # labelled, normalised windows, offline rule
+    pred = predictor.predict_windows(ws.x).argmax(1)
+    return float((pred == ws.y).mean())
+
+
+def test_online_accuracy_matches_offline_without_losses(setup):
+    sim, url = _simulate(setup)
+    report = _stream(setup, url, "--json", str(setup / "decisions.jsonl"))
+    sim.wait(timeout=60)
+    offline = _offline_accuracy(setup)
+    assert report["frames_missing"] == 0 and report["crc_errors"] == 0
+    assert report["samples_missing"] == 0 and report["device"].startswith("emulated")
+    assert abs(report["online_accuracy"] - offline) <= 0.01, (report["online_accuracy"], offline)
+    assert report["scored_decisions"] > 500
+    lines = (setup / "decisions.jsonl").read_text().splitlines()
+    assert len(lines) == report["decisions"] and json.loads(lines[0])["latency_ms"] >= 0
+
+
+def test_injected_faults_are_counted_exactly(setup):
+    sim, url = _simulate(setup, "--faults", "bitflip=3e-4,drop=3e-4,garbage=1", "--seed", "4")
+    report = _stream(setup, url)
+    sim.wait(timeout=60)
+    injected = json.loads((setup / "gt.faults.json").read_text())
+    assert len(injected["frames_corrupted"]) > 10
+    assert report["frames_missing"] == len(injected["frames_corrupted"])
+    assert report["windows_in_gaps"] > 0 and report["online_accuracy"] > 0.5
+
+
+def test_record_and_replay_give_identical_decisions(setup):
+    sim, url = _simulate(setup)
+    _stream(setup, url, "--record", str(setup / "session.rec"), "--json",
+            str(setup / "live.jsonl"))
+    sim.wait(timeout=60)
+    _stream(setup, f"replay://{setup / 'session.rec'}?speed=0", "--json",
+            str(setup / "replayed.jsonl"))
+    live = [json.loads(x) for x in (setup / "live.jsonl").read_text().splitlines()]
+    again = [json.loads(x) for x in (setup / "replayed.jsonl").read_text().splitlines()]
+    assert [(d["end_sample"], d["label_index"]) for d in live] == \
+        [(d["end_sample"], d["label_index"]) for d in again]
+
+
+def test_tcp_disconnect_is_an_outage_counted_as_a_gap(setup):
+    sim, url = _simulate(setup, "--tcp", "0", "--faults", "disconnect=4")
+    assert url.startswith("socket://127.0.0.1:")
+    report = _stream(setup, url, "--reconnect", "--duration", "25")
+    sim.terminate()
+    sim.wait(timeout=10)
+    assert report["outages"] >= 1 and report["reconnects"] >= 1
+    assert report["frames_missing"] > 0 and report["gaps"] >= 1
