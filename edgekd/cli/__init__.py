@@ -8,7 +8,7 @@ import sys
 import typer
 
 from edgekd import __version__
-from edgekd.cli import data, demo, distill, export, stream, train
+from edgekd.cli import bench, data, demo, distill, export, stream, train
 from edgekd.cli.console import err_console
 from edgekd.errors import EdgekdError
 
@@ -22,6 +22,7 @@ app.command()(train.models)
 app.command()(distill.distill)
 app.command()(distill.compare)
 app.command()(export.export)
+app.command()(bench.bench)
 app.command()(stream.stream)
 app.command()(stream.simulate)
 app.command()(demo.demo)

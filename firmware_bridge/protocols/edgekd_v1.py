@@ -74,6 +74,10 @@ def unpack_samples(raw: bytes, n: int, n_chans: int, sample_format: int) -> np.n
 def encode_data(seq: int, device_time_us: int, samples: np.ndarray,
                 sample_format: int = FMT_INT16) -> bytes:
     n, c = samples.shape
+    size = DATA_HEADER + n * c * (2 if sample_format == FMT_INT16 else 3)
+    if size > MAX_PAYLOAD:
+        raise ValueError(f"{n} samples x {c} channels make a {size}-byte payload; the maximum "
+                         f"is {MAX_PAYLOAD}: send fewer samples per frame")
     head = _DATA_HDR.pack(seq & 0xFFFF, device_time_us & 0xFFFFFFFF, c, n, sample_format, 0)
     return pack_frame(TYPE_DATA, head + pack_samples(samples, sample_format))
 

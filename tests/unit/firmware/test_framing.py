@@ -97,3 +97,9 @@ def test_cyton_packets_scale_and_resync():
     assert [f.seq for f in got] == [250, 251]
     np.testing.assert_array_equal(got[0].samples[0], counts)
     assert framer.stats.garbage_bytes == 3
+
+
+def test_oversized_frames_are_refused_at_the_encoder():
+    import pytest
+    with pytest.raises(ValueError, match="maximum is 4096"):
+        encode_data(0, 0, np.zeros((32, 64)), FMT_INT16)

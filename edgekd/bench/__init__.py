@@ -1,0 +1,1 @@
+"""Benchmarks a user runs: latency, MACs, size and accuracy per format (``edgekd bench``)."""

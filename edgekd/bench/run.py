@@ -1,0 +1,204 @@
+"""``edgekd bench``: per input (a run directory or an exported artifact) and per format —
+export status, size, accuracy on held-out windows, batch-1 and batch-N latency — plus MACs,
+the machine, and the figures. Results are plain dicts (JSON)."""
+
+from __future__ import annotations
+
+import logging
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from edgekd.bench.latency import pin_cores, summarize, time_calls
+from edgekd.errors import EdgekdError
+
+log = logging.getLogger("edgekd.bench")
+DEFAULT_FORMATS = ("torch", "onnx", "onnx-int8", "onnx-fp16")
+# status legend (ultralytics-style)
+OK, FAILED_VALIDATION, FAILED_EXPORT = "ok", "exported, failed validation", "failed to export"
+
+
+@dataclass
+class BenchOptions:
+    inputs: list[Path]
+    formats: tuple[str, ...] = DEFAULT_FORMATS
+    data: Path | None = None
+    split: str | None = None
+    batch: int = 64
+    threads: int = 1
+    cores: int | None = None
+    warmup: int = 50
+    runs: int = 500
+    floor: float | None = None
+    work: Path | None = None
+    extra_formats: list[str] = field(default_factory=list)
+
+
+def bench(opts: BenchOptions, on_row=None) -> dict:
+    cores = pin_cores(opts.cores)
+    work = opts.work or Path(tempfile.mkdtemp(prefix="edgekd-bench-"))
+    entries = []
+    for path in opts.inputs:
+        entries.append(bench_input(Path(path), opts, work, on_row))
+    result = {"entries": entries, "cores": cores, "threads": opts.threads,
+              "batch": opts.batch, "warmup": opts.warmup, "runs": opts.runs,
+              "machine": machine(), "floor": opts.floor}
+    result["floor_failures"] = floor_failures(result, opts.floor)
+    return result
+
+
+def bench_input(path: Path, opts: BenchOptions, work: Path, on_row) -> dict:
+    """One run directory (every requested format) or one artifact (as it is)."""
+    if path.is_dir():
+        return _bench_run(path, opts, work, on_row)
+    return _bench_artifact(path, opts, on_row)
+
+
+def _bench_run(run_dir: Path, opts: BenchOptions, work: Path, on_row) -> dict:
+    from edgekd.profiling import count_macs, count_parameters
+    from export.pipeline import ExportRequest, _load_split, choose_checkpoint, export_run
+
+    ckpt, split = choose_checkpoint(run_dir, opts.split or _first_split(run_dir))
+    model, ck, prepared = _load_split(ckpt, split, opts.data)
+    x, y = prepared.test.x, prepared.test.y
+    spec = prepared.spec
+    entry = {"input": str(run_dir), "split": split, "model": ck["model_config"]["name"],
+             "role": ck["model_config"]["role"], "parameters": count_parameters(model),
+             "macs": count_macs(model, (spec.n_chans, spec.window.window)),
+             "n_test_windows": int(len(y)), "rows": []}
+    for fmt in opts.formats:
+        if fmt == "torch":
+            row = _torch_row(model, x, y, opts)
+        else:
+            out = work / f"{_safe(run_dir.name)}-{_safe(split)}{_suffix(fmt)}"
+            try:
+                report = export_run(ExportRequest(run_dir, fmt, out=out, split=split,
+                                                  data=opts.data, force=True,
+                                                  precision="fp16" if fmt == "tensorrt" else None))
+            except EdgekdError as err:
+                row = {"format": fmt, "status": FAILED_EXPORT, "error": str(err)}
+            else:
+                row = _artifact_row(out, x, y, opts, fmt)
+                if not report["passed"]:
+                    row["status"] = FAILED_VALIDATION
+                    row["error"] = f"top-1 agreement {report['top1_agreement']:.4f} with torch"
+        entry["rows"].append(row)
+        if on_row:
+            on_row(entry, row)
+    return entry
+
+
+def _bench_artifact(path: Path, opts: BenchOptions, on_row) -> dict:
+    """An artifact as given: loads it (a broken one is a failed row), evaluates on --data."""
+    entry = {"input": str(path), "split": None, "model": None, "role": None, "rows": []}
+    fmt = "artifact"
+    try:
+        from export.runtime import load
+        predictor = load(path, threads=opts.threads)
+        entry["model"] = predictor.metadata["model"]["name"]
+        entry["role"] = predictor.metadata["model"].get("role")
+        fmt = predictor.metadata["format"]
+        x, y = _artifact_data(predictor, opts.data)
+        row = _artifact_row(path, x, y, opts, fmt, predictor)
+    except EdgekdError as err:
+        row = {"format": fmt, "status": FAILED_EXPORT, "error": str(err)}
+    entry["rows"].append(row)
+    if on_row:
+        on_row(entry, row)
+    return entry
+
+
+def _artifact_data(predictor, data: Path | None):
+    if data is None:
+        raise EdgekdError("benchmarking an artifact needs --data PATH to measure accuracy")
+    from edgekd.data.readers import read_dataset
+    from edgekd.data.windowing import dataset_windows
+    ws = dataset_windows(read_dataset(data), predictor.spec)   # normalised by the artifact
+    return ws.x, ws.y
+
+
+def _torch_row(model, x, y, opts: BenchOptions) -> dict:
+    import torch
+    torch.set_num_threads(opts.threads)
+    model = model.eval()
+    with torch.no_grad():
+        pred = np.concatenate([model(torch.from_numpy(x[i:i + 512])).argmax(1).numpy()
+                               for i in range(0, len(x), 512)])
+        one = torch.from_numpy(x[:1])
+        many = torch.from_numpy(_batch(x, opts.batch))
+        lat1 = time_calls(lambda: model(one), opts.warmup, opts.runs)
+        latn = time_calls(lambda: model(many), max(5, opts.warmup // 5), max(20, opts.runs // 5))
+    return {"format": "torch", "status": OK, "backend": "PyTorch eager fp32",
+            "size_bytes": sum(p.numel() * p.element_size() for p in model.parameters()),
+            "accuracy": float((pred == y).mean()), "latency_batch1": summarize(lat1, 1),
+            "latency_batchN": summarize(latn, opts.batch), "latency_us": lat1.tolist()}
+
+
+def _artifact_row(path: Path, x, y, opts: BenchOptions, fmt: str, predictor=None) -> dict:
+    from export.runtime import load
+    predictor = predictor or load(path, threads=opts.threads)
+    pred = np.concatenate([predictor.logits(x[i:i + 512]).argmax(1)
+                           for i in range(0, len(x), 512)])
+    one, many = np.ascontiguousarray(x[:1]), _batch(x, opts.batch)
+    lat1 = time_calls(lambda: predictor.logits(one), opts.warmup, opts.runs)
+    latn = time_calls(lambda: predictor.logits(many), max(5, opts.warmup // 5),
+                      max(20, opts.runs // 5))
+    return {"format": fmt, "status": OK, "backend": " + ".join(predictor.backend.providers),
+            "artifact": str(path), "size_bytes": path.stat().st_size,
+            "accuracy": float((pred == y).mean()), "latency_batch1": summarize(lat1, 1),
+            "latency_batchN": summarize(latn, opts.batch), "latency_us": lat1.tolist()}
+
+
+def _batch(x: np.ndarray, n: int) -> np.ndarray:
+    reps = int(np.ceil(n / len(x)))
+    return np.ascontiguousarray(np.concatenate([x] * reps)[:n])
+
+
+def floor_failures(result: dict, floor: float | None) -> list[str]:
+    """Rows that fail the gate: any failed status, or accuracy below ``floor``."""
+    if floor is None:
+        return []
+    bad = []
+    for e in result["entries"]:
+        for r in e["rows"]:
+            if r["status"] != OK or r.get("accuracy", 0.0) < floor:
+                bad.append(f"{e['input']} [{r['format']}]: {r['status']}"
+                           + (f", accuracy {r['accuracy']:.4f} < {floor}" if "accuracy" in r
+                              else f" ({r.get('error', '')})"))
+    return bad
+
+
+def machine() -> dict:
+    import importlib.metadata
+    import os
+    import platform
+    versions = {}
+    for name in ("torch", "onnxruntime", "onnx", "numpy", "edgekd", "tensorrt"):
+        try:
+            versions[name] = importlib.metadata.version(name)
+        except importlib.metadata.PackageNotFoundError:
+            versions[name] = None
+    cpu = platform.processor()
+    try:
+        cpu = next(ln.split(":", 1)[1].strip() for ln in open("/proc/cpuinfo")
+                   if ln.startswith("model name"))
+    except (OSError, StopIteration):
+        pass
+    return {"cpu": cpu, "logical_cores": os.cpu_count(), "platform": platform.platform(),
+            "python": platform.python_version(), "packages": versions}
+
+
+def _first_split(run_dir: Path) -> str:
+    from edgekd.train.runs import split_models
+    return sorted(split_models(run_dir))[0]
+
+
+def _suffix(fmt: str) -> str:
+    from export.formats import FORMATS
+    return FORMATS.get(fmt).suffix
+
+
+def _safe(name: str) -> str:
+    return "".join(c if c.isalnum() or c in "-_." else "_" for c in name)

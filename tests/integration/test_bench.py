@@ -1,0 +1,61 @@
+import json
+
+import pytest
+
+from edgekd.cli import main
+from edgekd.data import native
+from edgekd.data.synth import SynthConfig, synthesize
+from edgekd.train.config import resolve
+from edgekd.train.run import train_run
+
+
+@pytest.fixture(scope="module")
+def run_dir(tmp_path_factory):
+    root = tmp_path_factory.mktemp("bench")
+    native.write_dataset(synthesize(SynthConfig(people=1, sessions=1, hold_s=2.0, seed=9)),
+                         root / "data")
+    train_run(resolve(overrides={"data.path": str(root / "data"), "model": "cnn",
+                                 "data.hop": 10, "optim.epochs": 4, "device": "cpu"}),
+              root / "run")
+    return root
+
+
+def _bench(capsys, *args):
+    with pytest.raises(SystemExit) as exit_:
+        main(["bench", *args, "--runs", "20", "--warmup", "3", "--batch", "8"])
+    capsys.readouterr()
+    return exit_.value.code
+
+
+def test_bench_table_json_and_figures(run_dir, tmp_path, capsys):
+    code = _bench(capsys, str(run_dir / "run"), "--formats", "torch,onnx,onnx-int8",
+                  "--out", str(tmp_path / "b"), "--cores", "1")
+    result = json.loads((tmp_path / "b/bench.json").read_text())
+    entry = result["entries"][0]
+    assert code == 0 and result["cores"] == [0]
+    assert [r["format"] for r in entry["rows"]] == ["torch", "onnx", "onnx-int8"]
+    assert entry["macs"] > 0 and entry["parameters"] > 0
+    for row in entry["rows"]:
+        assert row["status"] == "ok" and 0 < row["latency_batch1"]["p50_us"] \
+            <= row["latency_batch1"]["p99_us"] and row["latency_batchN"]["batch"] == 8
+    int8 = entry["rows"][2]
+    assert int8["size_bytes"] * 2.5 < entry["rows"][1]["size_bytes"]
+    md = (tmp_path / "b/bench.md").read_text()
+    assert "| Format | Status | Size | Accuracy | p50 µs | p99 µs |" in md
+    for png in ("accuracy_vs_macs.png", "latency.png"):
+        assert (tmp_path / "b" / png).read_bytes()[:4] == b"\x89PNG"
+
+
+def test_floor_fails_on_a_planted_broken_artifact(run_dir, tmp_path, capsys):
+    broken = tmp_path / "broken.onnx"
+    broken.write_bytes(b"this is not an onnx model")
+    args = [str(run_dir / "run"), str(broken), "--formats", "onnx", "--data",
+            str(run_dir / "data"), "--out", str(tmp_path / "b")]
+    assert _bench(capsys, *args) == 0                      # without a floor: reported only
+    rows = [e["rows"][0] for e in json.loads((tmp_path / "b/bench.json").read_text())["entries"]]
+    assert rows[0]["status"] == "ok" and rows[1]["status"] == "failed to export"
+    assert _bench(capsys, *args, "--floor", "0.2") == 1    # the gate catches it
+    assert _bench(capsys, str(run_dir / "run"), "--formats", "onnx", "--floor", "0.2",
+                  "--out", str(tmp_path / "c")) == 0       # and passes a healthy run
+    assert _bench(capsys, str(run_dir / "run"), "--formats", "onnx", "--floor", "0.9999",
+                  "--out", str(tmp_path / "d")) == 1       # a floor above the accuracy fails
