@@ -79,7 +79,9 @@ def run_stream(opts: StreamOptions, on_tick=None) -> dict:
         if recorder:
             recorder.close()
         for sink in opts.sinks:
-            sink.close()
+            close = getattr(sink, "close", None)  # a plain callable is a sink too
+            if close:
+                close()
     report = session.report()
     report["overflow_bytes"] = reader.overflow_bytes
     report["reconnects"] = reader.reconnects

@@ -1,13 +1,8 @@
-"""``edgekd demo``: the whole toolkit on embedded synthetic data.
-
-Stages that exist today: synthesise an armband dataset, write it in the native format,
-summarise it, window it causally and split it without leakage (normalisation fitted on the
-training part only). Training, distillation, export, benchmarking and streaming are added here
-as they land (issues 3–8).
-"""
+"""``edgekd demo``: the whole toolkit on embedded synthetic data, under 5 minutes on 2 cores."""
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 from typing import Annotated
 
@@ -15,33 +10,136 @@ import typer
 from rich.table import Table
 
 from edgekd.cli.console import console
-from edgekd.cli.data import print_summary, synthesize_with_progress
-from edgekd.data import native
-from edgekd.data.prepare import prepare_splits
-from edgekd.data.readers import read_dataset
-from edgekd.data.splits import SplitConfig
-from edgekd.data.summary import summarize
-from edgekd.data.synth import SynthConfig
-from edgekd.signal import FilterSpec, WindowSpec
 
 
 def demo(out: Annotated[Path, typer.Option(help="Where to put everything the demo makes.")]
          = Path("edgekd-demo"),
-         quick: Annotated[bool, typer.Option(help="Smaller data, for CI.")] = False) -> None:
-    """Run the pipeline end to end on synthetic armband data."""
-    cfg = SynthConfig(people=3 if quick else 6, sessions=1 if quick else 2, paired_channels=16)
-    data_dir = out / "data"
-    console.rule("1. synthesise an armband dataset")
-    native.write_dataset(synthesize_with_progress(cfg), data_dir, overwrite=True)
-    dataset = read_dataset(data_dir)
-    print_summary(summarize(dataset))
-    console.rule("2. causal preprocessing, leakage-free splits")
-    splits = prepare_splits(dataset, WindowSpec(52, 5), FilterSpec(),
-                            SplitConfig(scheme="repetition", per_person=True))
-    table = Table("split", "train", "val", "test", "test repetitions", "norm mean (ch0)")
-    for p in splits:
-        table.add_row(p.split.name, str(len(p.train)), str(len(p.val)), str(len(p.test)),
-                      str(sorted(set(p.test.repetition.tolist()))),
-                      f"{p.spec.normalizer.mean[0]:.3f}")
+         quick: Annotated[bool, typer.Option(help="Smaller and shorter, for CI.")] = False,
+         view: Annotated[bool, typer.Option(help="Live terminal view while streaming.")] = True,
+         ) -> None:
+    """Synthesise → train a teacher → distill a student → compare → export INT8 → benchmark →
+    stream from an emulated armband into the deployed student."""
+    from edgekd.cli.data import print_summary, synthesize_with_progress
+    from edgekd.cli.export import print_report
+    from edgekd.cli.train import print_metrics, run_with_progress
+    from edgekd.data import native
+    from edgekd.data.readers import read_dataset
+    from edgekd.data.summary import summarize
+    from edgekd.demo import DemoPlan, prepare_out, synth_config, train_config
+    from edgekd.train.run import train_run
+
+    start = time.perf_counter()
+    plan = DemoPlan.make(quick)
+    prepare_out(out)
+    made: list[tuple[str, str, Path]] = []
+
+    console.rule("1/7 synthesise an armband dataset (8 ch + a paired 16-ch ring, 200 Hz)")
+    data = out / "data"
+    native.write_dataset(synthesize_with_progress(synth_config(plan)), data)
+    print_summary(summarize(read_dataset(data)))
+    made.append(("dataset", "native format, per-sample labels", data))
+
+    console.rule(f"2/7 train a teacher ({plan.teacher}) per person")
+    teacher = out / "teacher"
+    print_metrics(run_with_progress(lambda rep: train_run(
+        train_config(data, plan.teacher, plan.teacher_epochs), teacher, reporter=rep)), teacher)
+    made.append(("teacher run", "metrics.json, confusion.png, curves.png", teacher))
+
+    console.rule(f"3/7 distill a compact student ({plan.student}), and the same student "
+                 "without KD")
+    kd_settings = {"kd.teachers": [str(teacher)], "kd.temperature": 4.0}
+    runs = {}
+    for name, alpha in (("student-nokd", 0.0), ("student-kd", 0.5)):
+        runs[name] = out / name
+        cfg = train_config(data, plan.student, plan.student_epochs, **kd_settings,
+                           **{"kd.alpha": alpha})
+        print_metrics(run_with_progress(lambda rep, c=cfg, n=name: train_run(
+            c, out / n, reporter=rep)), out / name)
+        made.append((f"{name} run", f"alpha={alpha}", out / name))
+
+    console.rule("4/7 paired comparison over people (same init, splits, seeds)")
+    _compare(runs, teacher, made)
+
+    console.rule("5/7 export the student to INT8 ONNX, with its parity report")
+    from export.pipeline import ExportRequest, export_run
+    person = "P00"
+    artifact = out / "student.int8.onnx"
+    report = export_run(ExportRequest(runs["student-kd"], "onnx-int8", out=artifact,
+                                      split=person))
+    print_report(report)
+    made.append(("INT8 artifact", f"person {person}, self-describing", artifact))
+    made.append(("parity report", "max |Δlogit|, agreement, accuracy delta",
+                 out / "export_report.json"))
+
+    console.rule("6/7 benchmark teacher vs student vs INT8 (1 thread)")
+    _bench(out, teacher, runs["student-kd"], person, plan, made)
+
+    console.rule(f"7/7 stream: emulated armband on a pty → firmware_bridge → {artifact.name}")
+    _stream(artifact, data, person, plan, view, made)
+
+    console.rule("done")
+    table = Table("what", "details", "where", title=f"edgekd demo: made in "
+                  f"{time.perf_counter() - start:.0f} s")
+    for what, details, where in made:
+        table.add_row(what, details, str(where))
     console.print(table)
-    console.print(f"[bold green]done[/]: dataset in {data_dir}")
+
+
+def _compare(runs: dict, teacher: Path, made: list) -> None:
+    from edgekd.distill.compare import compare_runs, paired_plot, to_markdown
+    result = compare_runs([runs["student-nokd"], runs["student-kd"], teacher])
+    png = paired_plot(result, runs["student-kd"].parent / "compare.png")
+    console.print(to_markdown(result))
+    made.append(("paired comparison", "per-person dot plot, Wilcoxon p", png))
+
+
+def _bench(out: Path, teacher: Path, student: Path, person: str, plan, made: list) -> None:
+    from edgekd.atomic import write_json_atomic
+    from edgekd.bench.report import accuracy_vs_macs_png, latency_png, markdown
+    from edgekd.bench.run import BenchOptions, bench
+    from edgekd.cli.console import progress
+
+    with progress("benchmarking", 3) as advance:
+        result = bench(BenchOptions([student, teacher], formats=("torch", "onnx-int8"),
+                                    split=person, runs=plan.bench_runs, warmup=20,
+                                    work=out / "bench" / "artifacts"),
+                       on_row=lambda e, r: advance())
+    # the teacher is timed in torch only; its INT8 row is dropped to keep the demo short
+    result["entries"][1]["rows"] = [r for r in result["entries"][1]["rows"]
+                                    if r["format"] == "torch"]
+    console.print(markdown(result))
+    accuracy_vs_macs_png(result, out / "bench" / "accuracy_vs_macs.png")
+    latency_png(result, out / "bench" / "latency.png")
+    for e in result["entries"]:
+        for r in e["rows"]:
+            r.pop("latency_us", None)  # raw samples: in the PNG, not the JSON
+    write_json_atomic(out / "bench" / "bench.json", result)
+    made.append(("benchmark", "bench.json, accuracy_vs_macs.png, latency.png", out / "bench"))
+
+
+def _stream(artifact: Path, data: Path, person: str, plan, view: bool, made: list) -> None:
+    from edgekd.cli.stream import print_summary
+    from edgekd.demo import stream_demo
+    from export.runtime import read_metadata
+
+    from edgekd.atomic import write_json_atomic
+    from firmware_bridge.sinks import JsonLinesSink
+
+    labels = read_metadata(artifact)["label_names"]
+    decisions = artifact.parent / "stream_decisions.jsonl"
+    sinks = [JsonLinesSink(str(decisions), labels)]
+    if view:
+        from firmware_bridge.view import TerminalView
+        with TerminalView(labels) as tv:
+            report = stream_demo(artifact, data, person, plan.stream_seconds, plan.stream_speed,
+                                 on_tick=tv.tick, sinks=sinks + [tv.sink])
+    else:
+        report = stream_demo(artifact, data, person, plan.stream_seconds, plan.stream_speed,
+                             sinks=sinks)
+    print_summary(report)
+    write_json_atomic(artifact.parent / "stream_summary.json", report)
+    made.append(("live stream decisions", f"{report['decisions']} decisions from {report['pty']}"
+                 f", online accuracy {report['online_accuracy']:.3f}, latency p50 "
+                 f"{report['latency_ms_p50']:.2f} ms", decisions))
+    made.append(("stream summary", "latencies, losses, accuracy",
+                 artifact.parent / "stream_summary.json"))

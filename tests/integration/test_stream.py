@@ -106,3 +106,17 @@ def test_tcp_disconnect_is_an_outage_counted_as_a_gap(setup):
     sim.wait(timeout=10)
     assert report["outages"] >= 1 and report["reconnects"] >= 1
     assert report["frames_missing"] > 0 and report["gaps"] >= 1
+
+
+def test_stream_with_the_live_view_and_udp_sink(setup):
+    """The default terminal view and the LibEMG UDP sink, on a real stream."""
+    import socket
+    listener = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    listener.bind(("127.0.0.1", 0))
+    listener.settimeout(5)
+    sim, url = _simulate(setup)
+    report = _stream(setup, url, "--view", "--udp", f"127.0.0.1:{listener.getsockname()[1]}",
+                     "--duration", "4")
+    sim.kill()
+    label, confidence = listener.recv(100).decode().split()
+    assert report["decisions"] > 0 and 0 <= int(label) < 7 and 0 < float(confidence) <= 1

@@ -1,0 +1,44 @@
+"""Rewrites the README's results section from the committed benchmark results (a test checks
+that the README matches them): numbers in the README are never typed by hand.
+
+    python -m benchmarks.readme
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from edgekd.cli.reference import replace_section
+
+HERE = Path(__file__).parent
+BEGIN, END = "<!-- results:begin -->", "<!-- results:end -->"
+SECTIONS = [  # (title, results file, command)
+    ("Training on real Myo recordings (22 people, per person, test = repetition 4)",
+     "train_myo.md", "python -m benchmarks.train_myo --models cnn,mkcnn"),
+    ("Knowledge distillation on the same people", "distill_myo.md",
+     "python -m benchmarks.distill_myo"),
+    ("INT8 export of the CNN student (22 people)", "export_myo.md",
+     "python -m benchmarks.export_myo"),
+    ("Latency, size and accuracy per format (one person's split, 1 thread, 1 core)",
+     "bench_myo.md", "python -m benchmarks.bench_myo"),
+    ("firmware_bridge on one core", "bridge_latency.md", "python -m benchmarks.bridge_latency"),
+]
+
+
+def render() -> str:
+    parts = []
+    for title, name, command in SECTIONS:
+        path = HERE / "results" / name
+        body = path.read_text().strip() if path.is_file() else "_not measured yet_"
+        parts.append(f"#### {title}\n\n{body}\n\n<sub>`{command}` → "
+                     f"`benchmarks/results/{name.replace('.md', '.json')}`</sub>\n")
+    return "\n".join(parts)
+
+
+def main() -> None:
+    readme = HERE.parent / "README.md"
+    readme.write_text(replace_section(readme.read_text(), BEGIN, END, render()))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,47 @@
+"""The README stays true: its generated sections match their sources, CI runs its first
+commands, and every shell block not marked as needing hardware or real data runs as written."""
+
+import os
+import re
+import subprocess
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[2]
+README = (REPO / "README.md").read_text()
+BLOCK = re.compile(r"(<!-- not-tested: [^>]*-->\n)?```bash\n(.*?)```", re.S)
+
+
+def _section(begin: str, end: str) -> str:
+    return README.split(begin, 1)[1].split(end, 1)[0].lstrip("\n")
+
+
+def test_cli_reference_is_generated_from_the_app():
+    from edgekd.cli.reference import BEGIN, END, render
+    assert _section(BEGIN, END) == render(), "run: python -m edgekd.cli.reference --write"
+
+
+def test_results_come_from_committed_benchmark_results():
+    from benchmarks.readme import BEGIN, END, render
+    assert _section(BEGIN, END) == render(), "run: python -m benchmarks.readme"
+
+
+def test_ci_runs_exactly_the_readme_commands():
+    first = BLOCK.search(README).group(2).strip().splitlines()
+    ci = [ln for ln in (REPO / ".ci/run").read_text().splitlines()
+          if ln and not ln.startswith(("#", "set ", "cd "))]
+    assert ci == first
+
+
+@pytest.mark.slow
+def test_every_tested_readme_block_runs_as_written(tmp_path):
+    blocks = [body for marker, body in BLOCK.findall(README) if not marker]
+    assert len(blocks) >= 2
+    env = {**os.environ, "EDGEKD_CACHE": str(tmp_path / "cache")}
+    for body in blocks:
+        result = subprocess.run(["bash", "-euo", "pipefail", "-c", body], cwd=tmp_path,
+                                capture_output=True, text=True, env=env, timeout=900)
+        assert result.returncode == 0, f"README block failed:\n{body}\n{result.stderr[-3000:]}"
+    assert (tmp_path / "student.int8.onnx").is_file()
+    assert (tmp_path / "decisions.jsonl").read_text().count("\n") > 10
