@@ -13,6 +13,16 @@ class ConfigError(EdgekdError):
     """An option or option combination that cannot work, refused before any work starts."""
 
 
+def format_location(path: str | Path, line: int | None = None, offset: int | None = None) -> str:
+    """``path``, ``path:line 12`` or ``path:byte 640``: how every data error is located."""
+    where = str(path)
+    if line is not None:
+        where += f":line {line}"
+    if offset is not None:
+        where += f":byte {offset}"
+    return where
+
+
 class DataFormatError(EdgekdError):
     """Bad input data, located as precisely as we can: file, line or byte offset.
 
@@ -29,9 +39,4 @@ class DataFormatError(EdgekdError):
 
     @property
     def location(self) -> str:
-        where = self.path
-        if self.line is not None:
-            where += f":line {self.line}"
-        if self.offset is not None:
-            where += f":byte {self.offset}"
-        return where
+        return format_location(self.path, self.line, self.offset)

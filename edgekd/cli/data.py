@@ -16,6 +16,7 @@ from edgekd.data import native
 from edgekd.data.readers import read_dataset
 from edgekd.data.summary import summarize
 from edgekd.data.synth import SynthConfig, synthesize
+from edgekd.errors import format_location
 
 app = typer.Typer(help="Inspect, import and synthesise recordings.", no_args_is_help=True)
 
@@ -49,8 +50,7 @@ def print_summary(info: dict) -> None:
     console.print(table)
     console.print(f"{info['n_problems']} problem(s)")
     for p in info["problems"]:
-        where = p["path"] + (f":line {p['line']}" if p["line"] else "") + \
-            (f":byte {p['offset']}" if p["offset"] is not None else "")
+        where = format_location(p["path"], p["line"], p["offset"])
         console.print(f"  [{'red' if p['severity'] == 'error' else 'yellow'}]{p['severity']}[/] "
                       f"{where}: {p['detail']}", highlight=False, soft_wrap=True)
 

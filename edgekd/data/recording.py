@@ -7,6 +7,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from edgekd.errors import format_location
+
 UNLABELLED = -1
 
 
@@ -22,12 +24,7 @@ class Problem:
     severity: str = "error"  # "error": data was dropped or is unusable; "warning": kept as is
 
     def __str__(self) -> str:
-        where = self.path
-        if self.line is not None:
-            where += f":line {self.line}"
-        if self.offset is not None:
-            where += f":byte {self.offset}"
-        return f"{where}: {self.detail}"
+        return f"{format_location(self.path, self.line, self.offset)}: {self.detail}"
 
     def to_dict(self) -> dict:
         return {"path": self.path, "line": self.line, "offset": self.offset,

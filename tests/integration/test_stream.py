@@ -120,3 +120,39 @@ def test_stream_with_the_live_view_and_udp_sink(setup):
     sim.kill()
     label, confidence = listener.recv(100).decode().split()
     assert report["decisions"] > 0 and 0 <= int(label) < 7 and 0 < float(confidence) <= 1
+
+
+def test_ctrl_c_ends_the_session_cleanly_with_a_summary(setup):
+    import signal
+    sim, url = _simulate(setup)
+    summary = setup / "interrupted.json"
+    proc = subprocess.Popen([sys.executable, "-m", "edgekd", "stream", "--model",
+                             str(setup / "student.int8.onnx"), "--port", url, "--no-view",
+                             "--summary-json", str(summary)], stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True)
+    time.sleep(6)
+    proc.send_signal(signal.SIGINT)
+    _, err = proc.communicate(timeout=30)
+    sim.kill()
+    assert proc.returncode == 0, err[-2000:]
+    assert "Traceback" not in err and "stream summary" in err
+    assert json.loads(summary.read_text())["decisions"] > 0
+
+
+def test_lsl_outlet_on_this_machine_only(setup, tmp_path, monkeypatch):
+    pylsl = pytest.importorskip("pylsl", reason="pylsl (the lsl extra) is not installed")
+    cfg = tmp_path / "lsl_api.cfg"   # discovery restricted to this machine
+    cfg.write_text("[ports]\nIPv6 = disable\n[multicast]\nResolveScope = machine\n"
+                   "[lab]\nKnownPeers = {127.0.0.1}\n")
+    monkeypatch.setenv("LSLAPICFG", str(cfg))
+    from firmware_bridge.decision import Decision
+    from firmware_bridge.sinks import LslSink
+    sink = LslSink("edgekd-test", ["a", "b"])
+    streams = pylsl.resolve_byprop("name", "edgekd-test", timeout=5)
+    assert streams and streams[0].channel_count() == 3
+    inlet = pylsl.StreamInlet(streams[0])
+    inlet.open_stream(timeout=5)
+    sink(Decision(10, 1, 0.9, 1, np.array([0.1, 0.9])))
+    sample, _ = inlet.pull_sample(timeout=5)
+    assert sample[0] == 1.0
+    sink.close()

@@ -1,0 +1,56 @@
+"""What the KD literature suggests, tried on the Myo people (issue 4, second part): after
+``benchmarks/distill_myo.py`` (which trained the teachers and the no-KD baseline), distill the
+same student with other temperatures, alpha, DKD, logit-standardised KD and a feature hint, and
+compare each with the same no-KD baseline (paired, Wilcoxon).
+
+    python -m benchmarks.distill_sweep   # writes benchmarks/results/distill_sweep.{json,md}
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from benchmarks.distill_myo import run
+from benchmarks.machine import machine_info
+from edgekd.distill.compare import compare_runs
+
+HERE = Path(__file__).parent
+VARIANTS = {
+    "hinton-T2-a0.5": {"kd.temperature": 2.0, "kd.alpha": 0.5},
+    "hinton-T8-a0.9": {"kd.temperature": 8.0, "kd.alpha": 0.9},
+    "dkd-T4": {"kd.loss": "dkd", "kd.temperature": 4.0, "kd.alpha": 0.5},
+    "lskd-T2": {"kd.loss": "lskd", "kd.temperature": 2.0, "kd.alpha": 0.5},
+    "hinton+hint": {"kd.temperature": 4.0, "kd.alpha": 0.5, "kd.feature_student": "features.1",
+                    "kd.feature_teacher": "trunk.1", "kd.feature_weight": 0.5},
+}
+
+
+def main() -> None:
+    work = HERE / "runs" / "distill_myo"
+    base = json.loads((HERE / "results" / "distill_myo.json").read_text())
+    data = base["settings"]["data"]
+    teacher = work / "teacher-finetuned"
+    rows = {}
+    for name, over in VARIANTS.items():
+        out = run(work / f"sweep-{name}", **{"data.path": data, "model": "cnn",
+                                             "optim.epochs": 30, "kd.teachers": [str(teacher)],
+                                             **over})
+        result = compare_runs([work / "student-nokd", out])
+        rows[name] = {"settings": over, "mean": result["mean"][1],
+                      "baseline_mean": result["mean"][0], **result["versus_baseline"][0]}
+        print(name, json.dumps(rows[name]), flush=True)
+    (HERE / "results/distill_sweep.json").write_text(json.dumps(
+        {"variants": rows, "baseline": str(work / "student-nokd"), "machine": machine_info(),
+         "command": "python -m benchmarks.distill_sweep"}, indent=2) + "\n")
+    lines = ["| variant | mean accuracy | vs no KD | win/tie/loss | Wilcoxon p (n) |",
+             "|---|---|---|---|---|"]
+    for name, r in rows.items():
+        lines.append(f"| {name} | {r['mean']:.4f} | {r['mean_diff'] * 100:+.2f} pp | "
+                     f"{r['wins']}/{r['ties']}/{r['losses']} | {r['wilcoxon_p']:.3g} ({r['n']}) |")
+    (HERE / "results/distill_sweep.md").write_text("\n".join(lines) + "\n")
+    print("\n".join(lines))
+
+
+if __name__ == "__main__":
+    main()
