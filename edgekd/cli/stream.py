@@ -79,8 +79,10 @@ def simulate(
     samples_per_frame: Annotated[int, Opt(help="edgekd-v1: samples per frame.")] = 4,
     ground_truth: Annotated[Optional[Path], Opt(help="Write the per-sample labels here (.npz) and the injected faults (.faults.json).")] = None,
     seed: Annotated[int, Opt(help="Fault injection seed.")] = 0,
+    wait: Annotated[Optional[float], Opt(help="Give up if no host sends start within this many seconds.")] = None,
 ) -> None:
     """Emulate an armband: stream a recording over a pty or TCP at the real-time rate."""
+    from edgekd.errors import EdgekdError
     from firmware_bridge.emulator import Emulator, FaultSpec
     from firmware_bridge.protocols import PROTOCOLS
 
@@ -94,9 +96,13 @@ def simulate(
     err_console.print(f"emulating {protocol} ({rec.n_chans} ch @ {rec.fs:g} Hz, "
                       f"{rec.duration_s:.0f} s of {rec.person}/{rec.session}) on {url}; "
                       "waiting for the host's start command")
+    deadline = time.monotonic() + wait if wait else None
     try:
         while thread.is_alive():
             thread.join(0.2)
+            if deadline and not emu.log.frames_sent and time.monotonic() > deadline:
+                emu.stop()
+                raise EdgekdError(f"no host sent the start command within {wait:g} s")
     except KeyboardInterrupt:
         emu.stop()
     if ground_truth:
@@ -120,4 +126,3 @@ def _source_recording(source: str, person: str | None, session: str | None):
     return recs[0]
 
 
-__all__ = ["stream", "simulate", "time"]

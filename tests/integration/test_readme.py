@@ -3,6 +3,7 @@ commands, and every shell block not marked as needing hardware or real data runs
 
 import os
 import re
+import signal
 import subprocess
 from pathlib import Path
 
@@ -39,9 +40,19 @@ def test_every_tested_readme_block_runs_as_written(tmp_path):
     blocks = [body for marker, body in BLOCK.findall(README) if not marker]
     assert len(blocks) >= 2
     env = {**os.environ, "EDGEKD_CACHE": str(tmp_path / "cache")}
-    for body in blocks:
-        result = subprocess.run(["bash", "-euo", "pipefail", "-c", body], cwd=tmp_path,
-                                capture_output=True, text=True, env=env, timeout=900)
-        assert result.returncode == 0, f"README block failed:\n{body}\n{result.stderr[-3000:]}"
+    for i, body in enumerate(blocks):
+        log = tmp_path / f"block{i}.log"
+        with open(log, "w") as out:  # a file, not a pipe: a background job cannot hold it open
+            proc = subprocess.Popen(["bash", "-euo", "pipefail", "-c", body], cwd=tmp_path,
+                                    stdout=out, stderr=subprocess.STDOUT, env=env,
+                                    start_new_session=True)
+            try:
+                code = proc.wait(timeout=900)
+            finally:
+                try:
+                    os.killpg(proc.pid, signal.SIGKILL)  # background jobs of the block too
+                except ProcessLookupError:
+                    pass
+        assert code == 0, f"README block failed:\n{body}\n{log.read_text()[-3000:]}"
     assert (tmp_path / "student.int8.onnx").is_file()
     assert (tmp_path / "decisions.jsonl").read_text().count("\n") > 10
