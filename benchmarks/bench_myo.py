@@ -29,9 +29,7 @@ def main() -> None:
     shutil.rmtree(work, ignore_errors=True)
     result = bench(BenchOptions([args.student, args.teacher], split=args.split, cores=1,
                                 threads=1, runs=1000, warmup=100, work=work))
-    rows = {e["input"]: {r["format"]: r for r in e["rows"]} for e in result["entries"]}
-    student = rows[str(args.student)]
-    teacher = rows[str(args.teacher)]
+    student, teacher = ({r["format"]: r for r in e["rows"]} for e in result["entries"])
     headline = {
         "split": args.split,
         "student_int8_p50_us": student["onnx-int8"]["latency_batch1"]["p50_us"],
@@ -42,8 +40,12 @@ def main() -> None:
         "teacher_int8_p50_us": teacher["onnx-int8"]["latency_batch1"]["p50_us"],
     }
     for e in result["entries"]:
+        e["input"] = str(Path(e["input"]).resolve().relative_to(HERE.parent.resolve()))
         for r in e["rows"]:
             r.pop("latency_us", None)  # raw samples stay out of the committed JSON
+            if "artifact" in r:
+                r["artifact"] = str(Path(r["artifact"]).resolve().relative_to(
+                    HERE.parent.resolve()))
     out = HERE / "results"
     out.mkdir(exist_ok=True)
     latency_png(bench(BenchOptions([args.student], formats=("torch", "onnx", "onnx-int8",
