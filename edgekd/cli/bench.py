@@ -24,6 +24,7 @@ def bench(
     runs: Annotated[int, Opt(help="Timed batch-1 calls.")] = 500,
     floor: Annotated[Optional[float], Opt(help="Exit 1 when any accuracy is below this, or any format failed.")] = None,
     out: Annotated[Path, Opt(help="Folder for bench.json, bench.md, the PNGs and exported artifacts.")] = Path("bench"),
+    json_out: Annotated[Optional[Path], Opt("--json", help="Also write the results JSON here.")] = None,
 ) -> None:
     """Latency, MACs, size and accuracy per format, with an ultralytics-style table."""
     from edgekd.atomic import write_json_atomic, write_text_atomic
@@ -42,6 +43,8 @@ def bench(
     result["mac_convention"] = MAC_CONVENTION
     out.mkdir(parents=True, exist_ok=True)
     write_json_atomic(out / "bench.json", result)
+    if json_out:
+        write_json_atomic(json_out, result)
     write_text_atomic(out / "bench.md", markdown(result))
     figures = [p for p in (accuracy_vs_macs_png(result, out / "accuracy_vs_macs.png"),
                            latency_png(result, out / "latency.png")) if p]

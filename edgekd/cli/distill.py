@@ -40,13 +40,14 @@ def distill(
     augment_amplitude: O.AugAmplitude = None, augment_noise: O.AugNoise = None,
     augment_rotation: O.AugRotation = None, seed: O.Seed = None, device: O.Device = None,
     amp: O.Amp = None, compile: O.Compile = None, modality: O.Modality = None,
+    format: O.Format = None,
 ) -> None:
     """Distill teachers into a compact student (offline, cross-modal, online, multi-teacher).
     The output is a train run directory plus the teachers' identity and the KD settings."""
     overrides = O.common_overrides(
         data, split, test, pooled, k, window, hop, student_channels, people, epochs, batch_size,
         lr, optimizer, schedule, weight_decay, patience, augment_amplitude, augment_noise,
-        augment_rotation, seed, device, amp, compile, modality)
+        augment_rotation, seed, device, amp, compile, modality, format)
     overrides.update({
         "model": student, "kd.teachers": [str(t) for t in teacher] if teacher else None,
         "kd.alpha": 0.0 if no_kd else alpha, "kd.temperature": temperature, "kd.loss": loss,

@@ -29,6 +29,7 @@ def train(
     augment_amplitude: O.AugAmplitude = None, augment_noise: O.AugNoise = None,
     augment_rotation: O.AugRotation = None, seed: O.Seed = None, device: O.Device = None,
     amp: O.Amp = None, compile: O.Compile = None, modality: O.Modality = None,
+    format: O.Format = None,
     init_from: Annotated[Optional[Path], Opt(help="Start from this run's weights (pre-training).")] = None,
     freeze_trunk: Annotated[Optional[bool], Opt("--freeze-trunk/--no-freeze-trunk", help="With --init-from: train only the head.")] = None,
 ) -> None:
@@ -36,7 +37,7 @@ def train(
     overrides = O.common_overrides(
         data, split, test, pooled, k, window, hop, channels, people, epochs, batch_size, lr,
         optimizer, schedule, weight_decay, patience, augment_amplitude, augment_noise,
-        augment_rotation, seed, device, amp, compile, modality)
+        augment_rotation, seed, device, amp, compile, modality, format)
     overrides.update({"model": model, "init_from": str(init_from) if init_from else None,
                       "freeze_trunk": freeze_trunk})
     run_training(config, overrides, out, resume)

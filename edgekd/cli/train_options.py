@@ -10,6 +10,9 @@ import typer
 Opt = typer.Option
 
 Data = Annotated[Optional[Path], Opt("--data", help="Recordings (any format edgekd reads).")]
+Format = Annotated[Optional[str], Opt("--format", "-f", help="Reader: npz, myo-dat, csv, ninapro, "
+                                      "edf (default: auto-detect). CSV needs --fs etc.: run "
+                                      "`edgekd data import` first.")]
 Out = Annotated[Path, Opt(help="Run directory to create (or resume).")]
 Config = Annotated[Optional[Path], Opt(help="YAML config; flags override it.")]
 Resume = Annotated[bool, Opt(help="Continue the run in --out where it stopped.")]
@@ -49,7 +52,8 @@ def common_overrides(data=None, split=None, test=None, pooled=None, k=None, wind
                      hop=None, channels=None, people=None, epochs=None, batch_size=None, lr=None,
                      optimizer=None, schedule=None, weight_decay=None, patience=None,
                      augment_amplitude=None, augment_noise=None, augment_rotation=None,
-                     seed=None, device=None, amp=None, compile=None, modality=None) -> dict:
+                     seed=None, device=None, amp=None, compile=None, modality=None,
+                     format=None) -> dict:
     """Dotted config keys for the flags given (``None`` = not given)."""
     return {
         "data.path": str(data) if data else None, "split.scheme": split,
@@ -61,5 +65,5 @@ def common_overrides(data=None, split=None, test=None, pooled=None, k=None, wind
         "optim.weight_decay": weight_decay, "optim.patience": patience,
         "augment.amplitude": augment_amplitude, "augment.noise": augment_noise,
         "augment.rotation": augment_rotation, "seed": seed, "device": device, "amp": amp,
-        "compile": compile, "data.modality": modality,
+        "compile": compile, "data.modality": modality, "data.format": format,
     }

@@ -68,7 +68,8 @@ def test_existing_run_refused_without_resume(synth_dir, tmp_path):
 
 
 def _cli(data, out, *extra):
-    return [sys.executable, "-m", "edgekd", "train", "--data", str(data), "--model", "cnn_tiny",
+    return [sys.executable, "-m", "edgekd", "train", "--data", str(data), "--format", "npz",
+            "--model", "cnn_tiny",
             "--out", str(out), "--hop", "10", "--epochs", "8", "--patience", "0",
             "--device", "cpu", *extra]
 
