@@ -4,6 +4,8 @@ same student with other temperatures, alpha, DKD, logit-standardised KD and a fe
 compare each with the same no-KD baseline (paired, Wilcoxon).
 
     python -m benchmarks.distill_sweep   # writes benchmarks/results/distill_sweep.{json,md}
+
+Finished variants resume instantly (their run directories are reused).
 """
 
 from __future__ import annotations
@@ -23,6 +25,9 @@ VARIANTS = {
     "lskd-T2": {"kd.loss": "lskd", "kd.temperature": 2.0, "kd.alpha": 0.5},
     "hinton+hint": {"kd.temperature": 4.0, "kd.alpha": 0.5, "kd.feature_student": "features.1",
                     "kd.feature_teacher": "trunk.1", "kd.feature_weight": 0.5},
+    # deep mutual learning (Zhang et al. 2018): two CNNs trained together, no pre-trained teacher
+    "online-dml-cnn": {"kd.mode": "online", "kd.teacher_model": "cnn", "kd.teachers": [],
+                       "kd.temperature": 1.0, "kd.alpha": 0.5},
 }
 
 

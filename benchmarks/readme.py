@@ -17,6 +17,8 @@ SECTIONS = [  # (title, results file, command)
      "train_myo.md", "python -m benchmarks.train_myo --models cnn,mkcnn"),
     ("Knowledge distillation on the same people", "distill_myo.md",
      "python -m benchmarks.distill_myo"),
+    ("What the KD literature suggests, on the same 22 people (each vs the same no-KD student)",
+     "distill_sweep.md", "python -m benchmarks.distill_sweep"),
     ("INT8 export of the CNN student (22 people)", "export_myo.md",
      "python -m benchmarks.export_myo"),
     ("Latency, size and accuracy per format (one person's split, 1 thread, 1 core)",

@@ -4,11 +4,9 @@ Each stage is a function; the CLI prints between them. ``quick`` is the CI-sized
 from __future__ import annotations
 
 import shutil
-import threading
 from dataclasses import dataclass
 from pathlib import Path
 
-from edgekd.data import native
 from edgekd.data.synth import SynthConfig
 from edgekd.train.config import resolve
 
@@ -75,5 +73,4 @@ def stream_demo(artifact: Path, data: Path, person: str, seconds: float, speed: 
     return report
 
 
-__all__ = ["DemoPlan", "native", "prepare_out", "stream_demo", "synth_config", "threading",
-           "train_config"]
+__all__ = ["DemoPlan", "prepare_out", "stream_demo", "synth_config", "train_config"]

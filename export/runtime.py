@@ -14,7 +14,6 @@ filter, same carried state) and is what ``edgekd stream`` uses.
 from __future__ import annotations
 
 import hashlib
-import json
 import os
 from pathlib import Path
 
@@ -259,4 +258,4 @@ def load(path: str | Path, threads: int = 1, providers: list[str] | None = None,
     return Predictor(path, meta, backend)
 
 
-__all__ = ["Predictor", "StreamingPredictor", "load", "read_metadata", "softmax", "json"]
+__all__ = ["Predictor", "StreamingPredictor", "load", "read_metadata", "softmax"]

@@ -10,7 +10,7 @@ from typing import Annotated, Optional
 import typer
 from rich.table import Table
 
-from edgekd.cli.console import console, err_console
+from edgekd.cli.console import err_console
 
 Opt = typer.Option
 

@@ -7,7 +7,6 @@ import json
 import logging
 from pathlib import Path
 
-import numpy as np
 import torch
 
 from edgekd.data.prepare import PreparedSplit
@@ -94,4 +93,4 @@ def teacher_identity(cfg: TrainConfig) -> dict:
     return {"kd": {**cfg.to_dict()["kd"], "teachers": teachers}}
 
 
-__all__ = ["distill_task_factory", "teacher_identity", "np"]
+__all__ = ["distill_task_factory", "teacher_identity"]

@@ -18,9 +18,10 @@ Info payload: n_chans u8 | fs f32 | µV per LSB f32 | firmware major, minor, pat
 4 query info) | arguments.
 
 The framer validates sync, version, type, length and CRC; on any failure it skips one byte and
-searches again (resync), so garbage and corrupted frames cost only themselves. Sequence gaps
-(wrap-around included) are counted in ``stats.frames_missing``. Memory is bounded: at most one
-maximum-size frame is buffered.
+searches again (resync), so garbage and corrupted frames cost only themselves; while a candidate
+frame is incomplete it looks ahead for an intact one, so a corrupted length field cannot hold
+later frames back. Sequence gaps are counted by ``firmware_bridge.decoder``. Memory is bounded:
+at most one maximum-size frame is buffered.
 """
 
 from __future__ import annotations
@@ -98,6 +99,20 @@ def decode_command(payload: bytes) -> tuple[int, int | None]:
     return payload[0], arg
 
 
+def _next_valid_frame(buf: bytearray, start: int) -> int:
+    """Index of the first complete frame with a valid CRC at or after ``start``, else -1."""
+    pos = buf.find(SYNC, start)
+    while pos >= 0 and len(buf) - pos >= HEADER:
+        _, version, ftype, length = _HDR.unpack_from(buf, pos)
+        end = pos + HEADER + length + CRC_SIZE
+        if version == VERSION and length <= MAX_PAYLOAD and end <= len(buf):
+            (crc,) = struct.unpack_from("<H", buf, end - CRC_SIZE)
+            if crc == crc16(bytes(buf[pos + 2:end - CRC_SIZE])):
+                return pos
+        pos = buf.find(SYNC, pos + 1)
+    return -1
+
+
 class EdgekdV1Framer:
     """bytes → frames; pure (no I/O, no sleeping, no logging)."""
 
@@ -130,7 +145,14 @@ class EdgekdV1Framer:
                 continue
             total = HEADER + length + CRC_SIZE
             if len(buf) - pos < total:
-                break
+                # a corrupted length field could make us wait for up to 4 KiB: if an intact
+                # frame already follows, this candidate is garbage
+                ahead = _next_valid_frame(buf, pos + 1)
+                if ahead < 0:
+                    break
+                self.stats.garbage_bytes += ahead - pos
+                pos = ahead
+                continue
             body = bytes(buf[pos + 2:pos + HEADER + length])
             (crc,) = struct.unpack_from("<H", buf, pos + HEADER + length)
             if crc != crc16(body):

@@ -7,8 +7,8 @@ import torch
 
 from edgekd.data import native
 from edgekd.data.prepare import prepare_splits
+from edgekd.data.readers import read_dataset
 from edgekd.data.synth import SynthConfig, synthesize
-from edgekd.data.windowing import dataset_windows
 from edgekd.distill.compare import compare_runs, to_markdown
 from edgekd.distill.teacher_inputs import paired_recording, windows_at
 from edgekd.errors import DataFormatError
@@ -50,8 +50,7 @@ def test_alpha_zero_is_exactly_plain_training(paired, tmp_path):
 def test_student_initialisation_is_identical_with_and_without_kd(paired):
     cfg = _student(paired)
     kd_cfg = replace(cfg, kd=replace(cfg.kd, teachers=["x"], alpha=0.9))
-    dataset = __import__("edgekd.data.readers", fromlist=["read_dataset"]).read_dataset(
-        cfg.data.path)
+    dataset = read_dataset(cfg.data.path)
     prepared = prepare_splits(dataset, WindowSpec(52, 10), FilterSpec(), cfg.split)[0]
     a = new_model(cfg, prepared, 7, "cpu").state_dict()
     b = new_model(kd_cfg, prepared, 7, "cpu").state_dict()

@@ -1,6 +1,5 @@
 """MAC counts against counts done by hand."""
 
-import torch
 from torch import nn
 
 from edgekd.profiling import count_macs, count_parameters

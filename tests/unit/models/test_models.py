@@ -5,7 +5,6 @@ import torch
 
 from edgekd.errors import ConfigError
 from edgekd.models import MODELS, create_model, list_models, model_from_config
-from edgekd.models.teachers_seq import load_hf_gpt2
 
 SHAPE = dict(n_chans=8, n_times=52, n_outputs=7, sfreq=200.0)
 # Every registered (non-tiny) model must be listed here with its role: registering a model
@@ -100,4 +99,3 @@ def test_gpt2_missing_folder_is_a_clear_error(tmp_path):
     (tmp_path / "config.json").write_text('{"n_embd": 16, "n_layer": 1, "n_head": 2}')
     with pytest.raises(ConfigError, match="no model.safetensors or pytorch_model.bin"):
         create_model("gpt2_tiny", pretrained=str(tmp_path), **SHAPE)
-    assert callable(load_hf_gpt2)
