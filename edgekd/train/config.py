@@ -110,6 +110,7 @@ class TrainConfig:
 
     def validate(self) -> None:
         self.kd.validate()
+        self._check_names()
         if self.device not in ("auto", "cpu", "cuda"):
             raise ConfigError(f"device={self.device!r}: expected auto, cpu or cuda")
         if self.optim.optimizer not in ("adamw", "adam", "sgd"):
@@ -121,6 +122,20 @@ class TrainConfig:
             raise ConfigError("epochs and batch_size must be >= 1")
         if self.freeze_trunk and not self.init_from:
             raise ConfigError("--freeze-trunk needs --init-from RUN_DIR")
+
+    def _check_names(self) -> None:
+        """Registry names are checked here, before a run directory is written, so a typo
+        never leaves a half-made run behind."""
+        from edgekd.distill.losses import KD_LOSSES
+        from edgekd.models import MODELS
+        entry = MODELS.get(self.model)
+        unknown = set(self.model_args) - set(entry.hparams)
+        if unknown:
+            raise ConfigError(f"model {self.model!r} has no hyper-parameter(s) {sorted(unknown)} "
+                              f"(valid: {sorted(entry.hparams)})")
+        if self.kd.teacher_model:
+            MODELS.get(self.kd.teacher_model)
+        KD_LOSSES.get(self.kd.loss)
 
     def to_dict(self) -> dict:
         return asdict(self)

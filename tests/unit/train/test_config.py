@@ -39,3 +39,15 @@ def test_invalid_values_refused():
         resolve(overrides={"optim.optimizer": "rmsprop"})
     with pytest.raises(ConfigError, match="--freeze-trunk needs --init-from"):
         resolve(overrides={"freeze_trunk": True})
+
+
+def test_unknown_names_refused_before_any_run_directory_is_written(tmp_path):
+    from edgekd.train.run import train_run
+    with pytest.raises(ConfigError, match="did you mean 'cnn'"):
+        train_run(resolve(overrides={"model": "cnnn", "data.path": str(tmp_path)}),
+                  tmp_path / "run")
+    assert not (tmp_path / "run").exists()
+    with pytest.raises(ConfigError, match="unknown KD loss 'hintn'"):
+        resolve(overrides={"kd.loss": "hintn"})
+    with pytest.raises(ConfigError, match=r"no hyper-parameter\(s\) \['widht'\]"):
+        resolve(overrides={"model_args": {"widht": 3}})
