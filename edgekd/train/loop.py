@@ -145,7 +145,9 @@ def _run_epoch(step, task, opt, sched, sched_every, x, y, cfg, split_name, epoch
     gen = torch.Generator().manual_seed(seed)              # order and augmentation
     order = torch.randperm(len(x), generator=gen).to(x.device)
     task.train()
-    start, total, correct, loss_sum, kd_sum = time.perf_counter(), 0, 0, 0.0, 0.0
+    # running sums stay on the device: a .item() per batch would stall the GPU queue every step
+    sums = torch.zeros(3, dtype=torch.float64, device=x.device)   # loss, kd loss, correct
+    start, total = time.perf_counter(), 0
     for i in range(0, len(x), cfg.optim.batch_size):
         idx = order[i:i + cfg.optim.batch_size]
         xb = augment(x[idx], cfg.augment, gen)  # same draws on every rank, then shard
@@ -160,9 +162,10 @@ def _run_epoch(step, task, opt, sched, sched_every, x, y, cfg, split_name, epoch
             sched.step()
         n = len(idx)
         total += n
-        loss_sum += out["loss"].item() * n
-        kd_sum += float(out["kd_loss"]) * n
-        correct += (out["output"].argmax(1) == y[idx]).sum().item()
+        sums += torch.stack([out["loss"].detach().double() * n,
+                             out["kd_loss"].detach().double() * n,
+                             (out["output"].argmax(1) == y[idx]).sum().double()])
+    loss_sum, kd_sum, correct = sums.tolist()
     return EpochStats(epoch, loss_sum / total, correct / total, float("nan"), float("nan"),
                       opt.param_groups[0]["lr"], time.perf_counter() - start, kd_sum / total,
                       total)

@@ -118,3 +118,16 @@ def test_ddp_two_gloo_processes_match_one_process(synth_dir, tmp_path):
     b = torch.load(tmp_path / "two/splits/P00/model.pt", weights_only=True)["state_dict"]
     for k in a:
         torch.testing.assert_close(a[k], b[k], atol=1e-3, rtol=1e-3)
+
+
+@pytest.mark.slow
+def test_compiled_training_saves_plain_checkpoints(synth_dir, tmp_path):
+    """``--compile`` wraps the task in torch.compile; the checkpoint must still hold the plain
+    model's parameter names (no ``_orig_mod.`` prefix) and evaluate to the same metrics."""
+    metrics = train_run(_cfg(synth_dir, **{"compile": True, "optim.epochs": 1,
+                                           "data.people": ["P00"]}), tmp_path / "run")
+    ck = torch.load(split_models(tmp_path / "run")["P00"], weights_only=True)
+    assert not [k for k in ck["state_dict"] if "_orig_mod" in k]
+    again = evaluate_run(tmp_path / "run", synth_dir, "test")
+    assert again["splits"]["P00"]["accuracy"] == pytest.approx(
+        metrics["splits"]["P00"]["accuracy"], abs=1e-6)
