@@ -7,6 +7,8 @@ INT8 recipe by architecture (chosen from the graph's ops):
 * LSTM present → dynamic quantization (weights int8, activations quantized at run time;
   ORT has DynamicQuantizeLSTM);
 * GRU → ORT has no GRU quantizer: the GRU stays float, and the report says so.
+TensorRT takes Q/DQ nodes only, so its builds ask for ``recipe="static-qdq"`` whatever the ops:
+convolutions and matmuls get Q/DQ and a recurrent layer stays float.
 ``quant_pre_process`` (shape inference + graph optimisation) runs first in every case.
 """
 
@@ -43,8 +45,10 @@ def op_types(path: str | Path) -> set[str]:
 
 
 def quantize_int8(fp32: Path, out: Path, calib_windows: np.ndarray, input_name: str,
-                  calib_method: str = "minmax", symmetric: bool = False) -> dict:
-    """Write the int8 model to ``out``; returns the quantization settings and op report."""
+                  calib_method: str = "minmax", symmetric: bool = False,
+                  recipe: str = "auto") -> dict:
+    """Write the int8 model to ``out``; returns the quantization settings and op report.
+    ``recipe``: ``auto`` (by architecture, see the module doc) or ``static-qdq``."""
     from onnxruntime.quantization import (CalibrationMethod, QuantFormat, QuantType,
                                           quantize_dynamic, quantize_static)
     from onnxruntime.quantization.shape_inference import quant_pre_process
@@ -54,7 +58,7 @@ def quantize_int8(fp32: Path, out: Path, calib_windows: np.ndarray, input_name: 
     ops = op_types(pre)
     notes = []
     try:
-        if ops & {"LSTM", "GRU"}:
+        if recipe == "auto" and ops & {"LSTM", "GRU"}:
             recipe = "dynamic"
             quantize_dynamic(str(pre), str(out), per_channel=False,
                              weight_type=QuantType.QInt8)
@@ -65,6 +69,8 @@ def quantize_int8(fp32: Path, out: Path, calib_windows: np.ndarray, input_name: 
                              "classifier head runs in float")
         else:
             recipe = "static-qdq"
+            if ops & {"LSTM", "GRU"}:
+                notes.append("recurrent layers have no Q/DQ form here; they run in float")
             if len(calib_windows) == 0:
                 raise EdgekdError("static INT8 quantization needs calibration windows")
             method = {"minmax": CalibrationMethod.MinMax, "entropy": CalibrationMethod.Entropy,

@@ -90,73 +90,6 @@ def _cpu_fingerprint() -> str:
     return hashlib.sha256(text.encode()).hexdigest()[:8]
 
 
-class TensorRTBackend:
-    """Runs a serialized TensorRT engine (TensorRT 10/11 tensor API) with cuda-python buffers.
-    Written against the documented API; it is exercised only where TensorRT and a GPU exist."""
-
-    def __init__(self, path: Path):
-        try:
-            import tensorrt as trt
-        except ImportError:
-            raise EdgekdError("TensorRT is not installed; `pip install edgekd[tensorrt]` "
-                              "(on a machine with an NVIDIA GPU)") from None
-        self.cudart = _cudart()
-        self.trt = trt
-        runtime = trt.Runtime(trt.Logger(trt.Logger.WARNING))
-        self.engine = runtime.deserialize_cuda_engine(path.read_bytes())
-        if self.engine is None:
-            raise EdgekdError(f"{path}: TensorRT could not deserialize the engine (built with "
-                              "another TensorRT version or GPU?)")
-        self.context = self.engine.create_execution_context()
-        names = [self.engine.get_tensor_name(i) for i in range(self.engine.num_io_tensors)]
-        mode = trt.TensorIOMode.INPUT
-        self.input_name = next(n for n in names if self.engine.get_tensor_mode(n) == mode)
-        self.output_name = next(n for n in names if self.engine.get_tensor_mode(n) != mode)
-        self.stream = self._check(self.cudart.cudaStreamCreate())
-        self.providers = ["TensorRT"]
-
-    def _check(self, result):
-        err, *value = result if isinstance(result, tuple) else (result,)
-        if int(err) != 0:
-            raise EdgekdError(f"CUDA error {err}")
-        return value[0] if value else None
-
-    def run(self, x: np.ndarray) -> np.ndarray:
-        cu = self.cudart
-        x = np.ascontiguousarray(x, dtype=np.float32)
-        self.context.set_input_shape(self.input_name, x.shape)
-        out_shape = tuple(self.context.get_tensor_shape(self.output_name))
-        out = np.empty(out_shape, dtype=np.float32)
-        d_in = self._check(cu.cudaMalloc(x.nbytes))
-        d_out = self._check(cu.cudaMalloc(out.nbytes))
-        try:
-            h2d, d2h = cu.cudaMemcpyKind.cudaMemcpyHostToDevice, cu.cudaMemcpyKind.cudaMemcpyDeviceToHost
-            self._check(cu.cudaMemcpyAsync(d_in, x.ctypes.data, x.nbytes, h2d, self.stream))
-            self.context.set_tensor_address(self.input_name, int(d_in))
-            self.context.set_tensor_address(self.output_name, int(d_out))
-            if not self.context.execute_async_v3(self.stream):
-                raise EdgekdError("TensorRT execution failed")
-            self._check(cu.cudaMemcpyAsync(out.ctypes.data, d_out, out.nbytes, d2h, self.stream))
-            self._check(cu.cudaStreamSynchronize(self.stream))
-        finally:
-            cu.cudaFree(d_in)
-            cu.cudaFree(d_out)
-        return out
-
-
-def _cudart():
-    try:
-        from cuda.bindings import runtime  # cuda-python >= 12.6
-        return runtime
-    except ImportError:
-        try:
-            from cuda import cudart  # older cuda-python
-            return cudart
-        except ImportError:
-            raise EdgekdError("running TensorRT engines needs cuda-python: "
-                              "`pip install edgekd[tensorrt]`") from None
-
-
 class Predictor:
     """A loaded artifact: its metadata, its preprocessing and a backend."""
 
@@ -252,6 +185,7 @@ def load(path: str | Path, threads: int = 1, providers: list[str] | None = None,
     path = Path(path)
     meta = read_metadata(path)
     if path.suffix == ".plan":
+        from export.tensorrt_runtime import TensorRTBackend
         backend = TensorRTBackend(path)
     else:
         backend = OrtBackend(path, threads, providers, Path(cache_dir) if cache_dir else None)

@@ -37,11 +37,9 @@ def build_engine(onnx_path: Path, engine_path: Path, precision: str, n_chans: in
     major = trt_major(trt)
     logger = trt.Logger(trt.Logger.WARNING)
     builder = trt.Builder(logger)
-    if major >= 11:
-        flags = 1 << int(trt.NetworkDefinitionCreationFlag.STRONGLY_TYPED)
-    else:
-        flags = 0  # TensorRT 10: explicit batch is the only mode; the flag is deprecated
-    network = builder.create_network(flags)
+    # TensorRT 10: weakly typed, precision from the builder flags below. TensorRT 11: every
+    # network is strongly typed and STRONGLY_TYPED is a deprecated no-op, so no flag either way.
+    network = builder.create_network(0)
     parser = trt.OnnxParser(network, logger)
     if not parser.parse_from_file(str(onnx_path)):
         errors = "; ".join(str(parser.get_error(i)) for i in range(parser.num_errors))
@@ -76,8 +74,8 @@ def gpu_name() -> str | None:
 
 def cuda_runtime_version() -> str | None:
     try:
-        from export.runtime import _cudart
-        err, version = _cudart().cudaRuntimeGetVersion()
+        from export.tensorrt_runtime import cudart
+        err, version = cudart().cudaRuntimeGetVersion()
         return f"{version // 1000}.{(version % 1000) // 10}" if int(err) == 0 else None
     except EdgekdError:
         return None

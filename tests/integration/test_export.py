@@ -17,6 +17,7 @@ from edgekd.train.config import resolve
 from edgekd.train.run import train_run
 from edgekd.train.runs import load_model, split_models
 from export import runtime
+from export.tensorrt_runtime import TensorRTBackend
 from export.pipeline import ExportRequest, export_run
 
 STUDENTS = sorted(e.name for e in list_models("student") if e.name.endswith("_tiny"))
@@ -140,7 +141,7 @@ def test_tensorrt_without_tensorrt_is_a_clear_error(runs):
     with pytest.raises(EdgekdError, match=r"needs \['tensorrt'\]"):
         export_run(ExportRequest(runs["cnn_tiny"], "tensorrt", precision="fp16"))
     with pytest.raises(EdgekdError, match=r"pip install edgekd\[tensorrt\]"):
-        runtime.TensorRTBackend(Path("x.plan"))
+        TensorRTBackend(Path("x.plan"))
 
 
 @pytest.mark.tensorrt
