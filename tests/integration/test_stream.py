@@ -124,12 +124,16 @@ def test_stream_with_the_live_view_and_udp_sink(setup):
 def test_ctrl_c_ends_the_session_cleanly_with_a_summary(setup):
     import signal
     sim, url = _simulate(setup)
-    summary = setup / "interrupted.json"
+    summary, decisions = setup / "interrupted.json", setup / "interrupted.jsonl"
     proc = subprocess.Popen([sys.executable, "-m", "edgekd", "stream", "--model",
                              str(setup / "student.int8.onnx"), "--port", url, "--no-view",
-                             "--summary-json", str(summary)], stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True)
-    time.sleep(6)
+                             "--json", str(decisions), "--summary-json", str(summary)],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    # interrupt mid-stream: once decisions flow (a fixed sleep raced start-up on a loaded machine)
+    deadline = time.monotonic() + 120
+    while not (decisions.exists() and decisions.read_text().count("\n") >= 3):
+        assert proc.poll() is None and time.monotonic() < deadline, "no decisions streamed"
+        time.sleep(0.2)
     proc.send_signal(signal.SIGINT)
     _, err = proc.communicate(timeout=30)
     sim.kill()
