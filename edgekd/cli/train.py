@@ -12,7 +12,6 @@ from rich.table import Table
 
 from edgekd.cli import train_options as O
 from edgekd.cli.console import console, err_console
-from edgekd.profiling import MAC_CONVENTION, count_macs, count_parameters
 
 Opt = typer.Option
 
@@ -132,6 +131,7 @@ def models(
 ) -> None:
     """List registered models with role, parameters and MACs for one input window."""
     from edgekd.models import create_model, list_models
+    from edgekd.profiling import MAC_CONVENTION, count_macs, count_parameters
 
     table = Table("model", "role", "parameters", "MACs", "description",
                   title=f"input {chans} ch x {times} samples @ {fs:g} Hz, {classes} classes")

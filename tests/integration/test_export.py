@@ -168,7 +168,7 @@ EDGE_SCRIPT = textwrap.dedent("""
 
 
 @pytest.mark.slow
-def test_edge_venv_without_torch_predicts_the_same(runs, tmp_path):
+def test_edge_venv_without_torch_predicts_the_same(runs, data, tmp_path):
     """A virtualenv with only the edge extra's packages (no torch) loads the artifact through
     export.runtime and predicts the same classes as the full install."""
     import tomllib
@@ -199,3 +199,32 @@ def test_edge_venv_without_torch_predicts_the_same(runs, tmp_path):
     assert edge_out["classes"] == full.tolist()
     check = subprocess.run([py, "-c", "import torch"], capture_output=True)
     assert check.returncode != 0  # torch really is absent there
+    _edge_cli_streams(venv / "bin", out, data, tmp_path, env)
+
+
+def _edge_cli_streams(bin_dir: Path, artifact: Path, data: Path, tmp: Path, env: dict) -> None:
+    """The edge host's own commands: an emulated armband on a pty, streamed into the artifact."""
+    sim = subprocess.Popen([bin_dir / "edgekd", "simulate", "--source", str(data), "--speed", "4",
+                            "--wait", "60"], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                           text=True, env=env)
+    try:
+        port = sim.stdout.readline().strip()
+        decisions = tmp / "edge_decisions.jsonl"
+        stream = subprocess.run([bin_dir / "edgekd", "stream", "--model", str(artifact), "--port",
+                                 port, "--duration", "4", "--no-view", "--no-reconnect",
+                                 "--json", str(decisions)], capture_output=True, text=True,
+                                env=env, timeout=120)
+    finally:
+        sim.kill()
+    assert stream.returncode == 0, stream.stderr[-2000:]
+    assert decisions.read_text().count("\n") > 10
+
+
+def test_readme_edge_install_line_matches_the_edge_extra():
+    import re
+    import tomllib
+    edge = tomllib.loads((REPO / "pyproject.toml").read_text())["project"][
+        "optional-dependencies"]["edge"]
+    names = [re.split(r"[<>=\[]", spec)[0] for spec in edge]
+    line = f"pip install --no-deps edgekd && pip install {' '.join(names)}"
+    assert line in (REPO / "README.md").read_text()

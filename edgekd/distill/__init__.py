@@ -1,0 +1,1 @@
+"""Knowledge distillation: KD losses, the distillation task, teacher inputs and paired comparisons."""

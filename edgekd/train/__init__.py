@@ -1,0 +1,1 @@
+"""Training: typed config, the epoch loop, checkpoints, run directories and evaluation."""
