@@ -19,14 +19,7 @@ def demo(out: Annotated[Path, typer.Option(help="Where to put everything the dem
          ) -> None:
     """Synthesise → train a teacher → distill a student → compare → export INT8 → benchmark →
     stream from an emulated armband into the deployed student."""
-    from edgekd.cli.data import print_summary, synthesize_with_progress
-    from edgekd.cli.export import print_report
-    from edgekd.cli.train import print_metrics, run_with_progress
-    from edgekd.data import native
-    from edgekd.data.readers import read_dataset
-    from edgekd.data.summary import summarize
-    from edgekd.demo import DemoPlan, prepare_out, synth_config, train_config
-    from edgekd.train.run import train_run
+    from edgekd.demo import DemoPlan, prepare_out
 
     start = time.perf_counter()
     plan = DemoPlan.make(quick)
@@ -34,42 +27,25 @@ def demo(out: Annotated[Path, typer.Option(help="Where to put everything the dem
     made: list[tuple[str, str, Path]] = []
 
     console.rule("1/7 synthesise an armband dataset (8 ch + a paired 16-ch ring, 200 Hz)")
-    data = out / "data"
-    native.write_dataset(synthesize_with_progress(synth_config(plan)), data)
-    print_summary(summarize(read_dataset(data)))
-    made.append(("dataset", "native format, per-sample labels", data))
+    data = _synthesize(out, plan, made)
 
     console.rule(f"2/7 train a teacher ({plan.teacher}) per person")
-    teacher = out / "teacher"
-    print_metrics(run_with_progress(lambda rep: train_run(
-        train_config(data, plan.teacher, plan.teacher_epochs), teacher, reporter=rep)), teacher)
-    made.append(("teacher run", "metrics.json, confusion.png, curves.png", teacher))
+    teacher = _train(data, plan.teacher, plan.teacher_epochs, out / "teacher", made,
+                     ("teacher run", "metrics.json, confusion.png, curves.png"))
 
     console.rule(f"3/7 distill a compact student ({plan.student}), and the same student "
                  "without KD")
     kd_settings = {"kd.teachers": [str(teacher)], "kd.temperature": 4.0}
-    runs = {}
-    for name, alpha in (("student-nokd", 0.0), ("student-kd", 0.5)):
-        runs[name] = out / name
-        cfg = train_config(data, plan.student, plan.student_epochs, **kd_settings,
-                           **{"kd.alpha": alpha})
-        print_metrics(run_with_progress(lambda rep, c=cfg, n=name: train_run(
-            c, out / n, reporter=rep)), out / name)
-        made.append((f"{name} run", f"alpha={alpha}", out / name))
+    runs = {name: _train(data, plan.student, plan.student_epochs, out / name, made,
+                         (f"{name} run", f"alpha={alpha}"), **kd_settings, **{"kd.alpha": alpha})
+            for name, alpha in (("student-nokd", 0.0), ("student-kd", 0.5))}
 
     console.rule("4/7 paired comparison over people (same init, splits, seeds)")
     _compare(runs, teacher, made)
 
     console.rule("5/7 export the student to INT8 ONNX, with its parity report")
-    from export.pipeline import ExportRequest, export_run
     person = "P00"
-    artifact = out / "student.int8.onnx"
-    report = export_run(ExportRequest(runs["student-kd"], "onnx-int8", out=artifact,
-                                      split=person))
-    print_report(report)
-    made.append(("INT8 artifact", f"person {person}, self-describing", artifact))
-    made.append(("parity report", "max |Δlogit|, agreement, accuracy delta",
-                 out / "export_report.json"))
+    artifact = _export(runs["student-kd"], person, out / "student.int8.onnx", made)
 
     console.rule("6/7 benchmark teacher vs student vs INT8 (1 thread)")
     _bench(out, teacher, runs["student-kd"], person, plan, made)
@@ -83,6 +59,43 @@ def demo(out: Annotated[Path, typer.Option(help="Where to put everything the dem
     for what, details, where in made:
         table.add_row(what, details, str(where))
     console.print(table)
+
+
+def _synthesize(out: Path, plan, made: list) -> Path:
+    from edgekd.cli.data import print_summary, synthesize_with_progress
+    from edgekd.data import native
+    from edgekd.data.readers import read_dataset
+    from edgekd.data.summary import summarize
+    from edgekd.demo import synth_config
+
+    data = out / "data"
+    native.write_dataset(synthesize_with_progress(synth_config(plan)), data)
+    print_summary(summarize(read_dataset(data)))
+    made.append(("dataset", "native format, per-sample labels", data))
+    return data
+
+
+def _train(data: Path, model: str, epochs: int, run_dir: Path, made: list,
+           listing: tuple[str, str], **overrides) -> Path:
+    from edgekd.cli.train import print_metrics, run_with_progress
+    from edgekd.demo import train_config
+    from edgekd.train.run import train_run
+
+    cfg = train_config(data, model, epochs, **overrides)
+    print_metrics(run_with_progress(lambda rep: train_run(cfg, run_dir, reporter=rep)), run_dir)
+    made.append((*listing, run_dir))
+    return run_dir
+
+
+def _export(run_dir: Path, person: str, artifact: Path, made: list) -> Path:
+    from edgekd.cli.export import print_report
+    from export.pipeline import ExportRequest, export_run
+
+    print_report(export_run(ExportRequest(run_dir, "onnx-int8", out=artifact, split=person)))
+    made.append(("INT8 artifact", f"person {person}, self-describing", artifact))
+    made.append(("parity report", "max |Δlogit|, agreement, accuracy delta",
+                 artifact.parent / "export_report.json"))
+    return artifact
 
 
 def _compare(runs: dict, teacher: Path, made: list) -> None:
