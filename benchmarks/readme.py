@@ -17,13 +17,19 @@ SECTIONS = [  # (title, results file, command)
      "train_myo.md", "python -m benchmarks.train_myo --models cnn,mkcnn"),
     ("Knowledge distillation on the same people", "distill_myo.md",
      "python -m benchmarks.distill_myo"),
-    ("What the KD literature suggests, on the same 22 people (each vs the same no-KD student)",
+    ("What the KD literature suggests, on the same 22 people (each against a no-KD student "
+     "trained the same way)",
      "distill_sweep.md", "python -m benchmarks.distill_sweep"),
     ("INT8 export of the CNN student (22 people)", "export_myo.md",
      "python -m benchmarks.export_myo"),
     ("Latency, size and accuracy per format (one person's split, 1 thread, 1 core)",
      "bench_myo.md", "python -m benchmarks.bench_myo"),
     ("firmware_bridge on one core", "bridge_latency.md", "python -m benchmarks.bridge_latency"),
+    ("Trainer throughput on a GPU: device-resident data + bf16 vs a DataLoader loop",
+     "trainer_throughput_cuda.md", "python -m benchmarks.trainer_throughput --device cuda "
+     "--compile"),
+    ("Trainer throughput on this CPU (reference)", "trainer_throughput_cpu.md",
+     "python -m benchmarks.trainer_throughput --device cpu --model cnn --epochs 3"),
 ]
 
 

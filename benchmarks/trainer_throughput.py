@@ -83,6 +83,17 @@ def steady(rates: list[float]) -> float:
     return float(statistics.median(rates[1:] if len(rates) > 1 else rates))
 
 
+def markdown(result: dict) -> str:
+    where = result["gpu"] or result["machine"]["cpu"] + f", {result['machine']['cores']} cores"
+    lines = [f"{result['model']} on {where} ({result['device']}), {result['windows']} windows of "
+             f"8 × 52, batch {result['batch']}; steady-state windows/s (median of epochs 2–"
+             f"{result['epochs']})", "", "| loop | windows/s | vs DataLoader |", "|---|---|---|"]
+    for name, rate in result["windows_per_s"].items():
+        speedup = result["speedup_vs_dataloader"].get(name, 1.0)
+        lines.append(f"| {name} | {rate:,} | {speedup:.2f}× |")
+    return "\n".join(lines) + "\n"
+
+
 def main() -> None:
     import tempfile
     ap = argparse.ArgumentParser()
@@ -124,6 +135,7 @@ def main() -> None:
     (HERE / "results").mkdir(exist_ok=True)
     (HERE / "results" / f"trainer_throughput_{device.type}.json").write_text(
         json.dumps(result, indent=2) + "\n")
+    (HERE / "results" / f"trainer_throughput_{device.type}.md").write_text(markdown(result))
     print(json.dumps({k: v for k, v in result.items() if k != "machine"}, indent=2))
 
 
