@@ -20,6 +20,8 @@ SECTIONS = [  # (title, results file, command)
     ("What the KD literature suggests, on the same 22 people (each against a no-KD student "
      "trained the same way)",
      "distill_sweep.md", "python -m benchmarks.distill_sweep"),
+    ("Why KD gains little here: the teacher's soft targets on the windows the student trains on",
+     "kd_diagnostics.md", "python -m benchmarks.kd_diagnostics"),
     ("INT8 export of the CNN student (22 people)", "export_myo.md",
      "python -m benchmarks.export_myo"),
     ("Latency, size and accuracy per format (one person's split, 1 thread, 1 core)",

@@ -12,6 +12,7 @@ CHECK = ("import sys; import {mods}; "
     "edgekd.signal, firmware_bridge", "export", "edgekd.data.readers", "export.runtime",
     "firmware_bridge.session, firmware_bridge.live, firmware_bridge.emulator, "
     "firmware_bridge.transport, firmware_bridge.protocols, firmware_bridge.sinks",
+    "edgekd.cli",   # the CLI as a whole: `edgekd stream` must start on a torch-free edge host
 ])
 def test_edge_imports_do_not_pull_torch(mods):
     result = subprocess.run([sys.executable, "-c", CHECK.format(mods=mods)], capture_output=True,
