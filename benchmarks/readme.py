@@ -39,7 +39,7 @@ def render() -> str:
     parts = []
     for title, name, command in SECTIONS:
         path = HERE / "results" / name
-        body = path.read_text().strip() if path.is_file() else "_not measured yet_"
+        body = path.read_text().strip() if path.is_file() else "_not measured yet: no session so far had the machine it needs_"
         parts.append(f"#### {title}\n\n{body}\n\n<sub>`{command}` → "
                      f"`benchmarks/results/{name.replace('.md', '.json')}`</sub>\n")
     return "\n".join(parts)
