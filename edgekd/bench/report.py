@@ -79,7 +79,11 @@ def latency_png(result: dict, path: Path) -> Path | None:
         return None
     plt = _pyplot()
     fig, ax = plt.subplots(figsize=(7, 0.5 * len(series) + 2))
-    ax.boxplot([s for _, s in series], vert=False, whis=(1, 99), showfliers=False)
+    import matplotlib
+    # `orientation` replaced `vert` in Matplotlib 3.10 (and `vert` warns from 3.11)
+    horizontal = ({"orientation": "horizontal"} if tuple(map(int, matplotlib.__version__.split(
+        ".")[:2])) >= (3, 10) else {"vert": False})
+    ax.boxplot([s for _, s in series], whis=(1, 99), showfliers=False, **horizontal)
     ax.set_yticks(range(1, len(series) + 1), [n for n, _ in series], fontsize=8)
     ax.set_xscale("log")
     ax.set(xlabel="batch-1 latency, µs (log; whiskers p1–p99)",
