@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 
 from edgekd.bench.latency import pin_cores, summarize, time_calls
-from edgekd.errors import EdgekdError
+from edgekd.errors import ConfigError, EdgekdError
 
 log = logging.getLogger("edgekd.bench")
 DEFAULT_FORMATS = ("torch", "onnx", "onnx-int8", "onnx-fp16")
@@ -34,9 +34,46 @@ class BenchOptions:
     floor: float | None = None
     work: Path | None = None
     extra_formats: list[str] = field(default_factory=list)
+    device: str = "cpu"   # cuda: torch on the GPU, onnxruntime's CUDA provider, TensorRT as is
+
+
+CUDA_PROVIDERS = ["CUDAExecutionProvider", "CPUExecutionProvider"]
+
+
+def check_device(opts: BenchOptions) -> None:
+    """Refuse a device the requested formats cannot run on, before any work starts."""
+    if opts.device == "cpu":
+        return
+    if opts.device != "cuda":
+        raise ConfigError(f"--device {opts.device!r}: expected cpu or cuda")
+    runs = any(Path(p).is_dir() for p in opts.inputs)
+    if runs and "torch" in opts.formats:
+        import torch
+        if not torch.cuda.is_available():
+            raise ConfigError("--device cuda: torch sees no CUDA GPU")
+    onnx_rows = runs and any(f.startswith("onnx") for f in opts.formats)
+    if onnx_rows or any(Path(p).suffix == ".onnx" for p in opts.inputs):
+        import onnxruntime as ort
+        if "CUDAExecutionProvider" not in ort.get_available_providers():
+            raise ConfigError("--device cuda: this onnxruntime has no CUDA provider (install "
+                              "onnxruntime-gpu), or bench only --formats torch,tensorrt")
+
+
+def require_providers(predictor, providers: list[str] | None) -> None:
+    """onnxruntime falls back to the CPU when a provider fails to load; a GPU latency measured
+    on the CPU would be a wrong number, so that is an error here."""
+    if providers and providers[0] not in predictor.backend.providers \
+            and predictor.backend.providers != ["TensorRT"]:
+        raise EdgekdError(f"{predictor.path}: onnxruntime did not start {providers[0]} "
+                          f"(it runs on {predictor.backend.providers})")
+
+
+def _providers(opts: BenchOptions) -> list[str] | None:
+    return CUDA_PROVIDERS if opts.device == "cuda" else None
 
 
 def bench(opts: BenchOptions, on_row=None) -> dict:
+    check_device(opts)
     cores = pin_cores(opts.cores)
     work = opts.work or Path(tempfile.mkdtemp(prefix="edgekd-bench-"))
     entries = []
@@ -44,7 +81,10 @@ def bench(opts: BenchOptions, on_row=None) -> dict:
         entries.append(bench_input(Path(path), opts, work, on_row))
     result = {"entries": entries, "cores": cores, "threads": opts.threads,
               "batch": opts.batch, "warmup": opts.warmup, "runs": opts.runs,
-              "machine": machine(), "floor": opts.floor}
+              "machine": machine(), "floor": opts.floor, "device": opts.device}
+    if opts.device == "cuda":
+        import torch
+        result["gpu"] = torch.cuda.get_device_name() if torch.cuda.is_available() else None
     result["floor_failures"] = floor_failures(result, opts.floor)
     return result
 
@@ -96,7 +136,8 @@ def _bench_artifact(path: Path, opts: BenchOptions, on_row) -> dict:
     fmt = "artifact"
     try:
         from export.runtime import load
-        predictor = load(path, threads=opts.threads)
+        predictor = load(path, threads=opts.threads, providers=_providers(opts))
+        require_providers(predictor, _providers(opts))
         entry["model"] = predictor.metadata["model"]["name"]
         entry["role"] = predictor.metadata["model"].get("role")
         fmt = predictor.metadata["format"]
@@ -122,15 +163,22 @@ def _artifact_data(predictor, data: Path | None):
 def _torch_row(model, x, y, opts: BenchOptions) -> dict:
     import torch
     torch.set_num_threads(opts.threads)
-    model = model.eval()
+    dev = torch.device(opts.device)
+    model = model.eval().to(dev)
+
+    def logits(batch: np.ndarray) -> np.ndarray:
+        # numpy in, numpy out, as the live path sees it: on a GPU the copies count (and the
+        # copy back waits for the kernels, so each timed call is complete)
+        return model(torch.from_numpy(batch).to(dev)).cpu().numpy()
+
     with torch.no_grad():
-        pred = np.concatenate([model(torch.from_numpy(x[i:i + 512])).argmax(1).numpy()
-                               for i in range(0, len(x), 512)])
-        one = torch.from_numpy(x[:1])
-        many = torch.from_numpy(_batch(x, opts.batch))
-        lat1 = time_calls(lambda: model(one), opts.warmup, opts.runs)
-        latn = time_calls(lambda: model(many), max(5, opts.warmup // 5), max(20, opts.runs // 5))
-    return {"format": "torch", "status": OK, "backend": "PyTorch eager fp32",
+        pred = np.concatenate([logits(x[i:i + 512]).argmax(1) for i in range(0, len(x), 512)])
+        one, many = np.ascontiguousarray(x[:1]), _batch(x, opts.batch)
+        lat1 = time_calls(lambda: logits(one), opts.warmup, opts.runs)
+        latn = time_calls(lambda: logits(many), max(5, opts.warmup // 5),
+                          max(20, opts.runs // 5))
+    backend = "PyTorch eager fp32" + (" on CUDA" if dev.type == "cuda" else "")
+    return {"format": "torch", "status": OK, "backend": backend,
             "size_bytes": sum(p.numel() * p.element_size() for p in model.parameters()),
             "accuracy": float((pred == y).mean()), "latency_batch1": summarize(lat1, 1),
             "latency_batchN": summarize(latn, opts.batch), "latency_us": lat1.tolist()}
@@ -138,7 +186,9 @@ def _torch_row(model, x, y, opts: BenchOptions) -> dict:
 
 def _artifact_row(path: Path, x, y, opts: BenchOptions, fmt: str, predictor=None) -> dict:
     from export.runtime import load
-    predictor = predictor or load(path, threads=opts.threads)
+    if predictor is None:
+        predictor = load(path, threads=opts.threads, providers=_providers(opts))
+        require_providers(predictor, _providers(opts))
     pred = np.concatenate([predictor.logits(x[i:i + 512]).argmax(1)
                            for i in range(0, len(x), 512)])
     one, many = np.ascontiguousarray(x[:1]), _batch(x, opts.batch)

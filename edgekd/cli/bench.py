@@ -25,6 +25,7 @@ def bench(
     floor: Annotated[Optional[float], Opt(help="Exit 1 when any accuracy is below this, or any format failed.")] = None,
     out: Annotated[Path, Opt(help="Folder for bench.json, bench.md, the PNGs and exported artifacts.")] = Path("bench"),
     json_out: Annotated[Optional[Path], Opt("--json", help="Also write the results JSON here.")] = None,
+    device: Annotated[str, Opt(help="cpu, or cuda: torch on the GPU and onnxruntime's CUDA provider (onnxruntime-gpu); latency includes the host<->device copies.")] = "cpu",
 ) -> None:
     """Latency, MACs, size and accuracy per format, with an ultralytics-style table."""
     from edgekd.atomic import write_json_atomic, write_text_atomic
@@ -35,7 +36,7 @@ def bench(
 
     fmts = tuple(f.strip() for f in formats.split(",") if f.strip())
     opts = BenchOptions(inputs, fmts, data, split, batch, threads, cores, warmup, runs, floor,
-                        out / "artifacts")
+                        out / "artifacts", device=device)
     total = sum(len(fmts) if Path(p).is_dir() else 1 for p in inputs)
     from edgekd.cli.console import progress
     with progress("benchmarking", total) as advance:

@@ -60,3 +60,25 @@ def test_floor_fails_on_a_planted_broken_artifact(run_dir, tmp_path, capsys):
                   "--out", str(tmp_path / "c")) == 0       # and passes a healthy run
     assert _bench(capsys, str(run_dir / "run"), "--formats", "onnx", "--floor", "0.9999",
                   "--out", str(tmp_path / "d")) == 1       # a floor above the accuracy fails
+
+
+@pytest.mark.skipif(__import__("torch").cuda.is_available(), reason="this machine has a GPU")
+def test_cuda_bench_without_a_gpu_is_refused_before_any_work(run_dir, tmp_path, capsys):
+    code = _bench(capsys, str(run_dir / "run"), "--formats", "torch", "--device", "cuda",
+                  "--out", str(tmp_path / "b"))
+    assert code == 1 and not (tmp_path / "b").exists()
+
+
+def test_a_provider_fallback_is_an_error_not_a_cpu_number(run_dir, tmp_path):
+    """onnxruntime silently runs on the CPU when the CUDA provider cannot start; the bench must
+    not report that as a GPU latency."""
+    from edgekd.bench.run import CUDA_PROVIDERS, require_providers
+    from edgekd.errors import EdgekdError
+    from export.pipeline import ExportRequest, export_run
+    from export.runtime import load
+    out = tmp_path / "m.onnx"
+    export_run(ExportRequest(run_dir / "run", "onnx", out=out))
+    predictor = load(out)                                      # CPU provider only
+    require_providers(predictor, None)                         # cpu bench: fine
+    with pytest.raises(EdgekdError, match="did not start CUDAExecutionProvider"):
+        require_providers(predictor, CUDA_PROVIDERS)
