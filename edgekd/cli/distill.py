@@ -32,6 +32,7 @@ def distill(
     feature_student: Annotated[Optional[str], Opt(help="FitNets hint: student module path (e.g. features.2).")] = None,
     feature_teacher: Annotated[Optional[str], Opt(help="FitNets hint: teacher module path.")] = None,
     feature_weight: Annotated[Optional[float], Opt(help="FitNets hint weight.")] = None,
+    cross_fit: Annotated[Optional[bool], Opt("--cross-fit/--no-cross-fit", help="The --teacher runs are folds, each trained with one more training repetition/session held out (--test 3,0; --test 3,1; ...): every training window gets its soft target from the fold that never saw it.")] = None,
     split: O.Split = None, test: O.Test = None, pooled: O.Pooled = None, k: O.K = None,
     window: O.Window = None, hop: O.Hop = None, people: O.People = None,
     epochs: O.Epochs = None, batch_size: O.BatchSize = None, lr: O.Lr = None,
@@ -53,7 +54,8 @@ def distill(
         "kd.alpha": 0.0 if no_kd else alpha, "kd.temperature": temperature, "kd.loss": loss,
         "kd.mode": mode, "kd.teacher_model": teacher_model, "kd.teacher_lr": teacher_lr,
         "kd.teacher_modality": teacher_modality, "kd.feature_student": feature_student,
-        "kd.feature_teacher": feature_teacher, "kd.feature_weight": feature_weight})
+        "kd.feature_teacher": feature_teacher, "kd.feature_weight": feature_weight,
+        "kd.cross_fit": cross_fit})
     if not resume and not teacher and mode != "online" and config is None:
         raise typer.BadParameter("give --teacher RUN_DIR (or --mode online --teacher-model NAME)")
     run_training(config, overrides, out, resume)

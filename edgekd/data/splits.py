@@ -70,7 +70,7 @@ def make_splits(ws: WindowSet, cfg: SplitConfig, window: int) -> list[Split]:
     return splits
 
 
-def _group_key(ws: WindowSet, by: str) -> np.ndarray:
+def group_key(ws: WindowSet, by: str) -> np.ndarray:
     if by == "repetition":
         return ws.repetition.astype(str)
     if by == "session":
@@ -82,7 +82,7 @@ def _group_key(ws: WindowSet, by: str) -> np.ndarray:
 
 def _folds(ws: WindowSet, idx: np.ndarray, cfg: SplitConfig):
     by = cfg.kfold_by if cfg.scheme == "kfold" else cfg.scheme
-    keys = _group_key(ws, by)[idx]
+    keys = group_key(ws, by)[idx]
     groups = sorted(set(keys), key=_natural)
     if len(groups) < 2:
         raise ConfigError(f"split by {by} needs at least 2 {by} groups, found {groups}")
@@ -117,7 +117,7 @@ def carve_validation(ws: WindowSet, train: np.ndarray, cfg: SplitConfig,
     if cfg.val == "group":
         by = "person" if cfg.scheme == "person" else ("session" if cfg.scheme == "session"
                                                      else "repetition")
-        keys = _group_key(ws, by)[train]
+        keys = group_key(ws, by)[train]
         groups = sorted(set(keys), key=_natural)
         if len(groups) < 2:
             raise ConfigError(f"val='group' needs 2+ training {by} groups, found {groups}")

@@ -11,6 +11,7 @@ import torch
 
 from edgekd.data.prepare import PreparedSplit
 from edgekd.data.recording import Dataset
+from edgekd.distill.cross_fit import cross_fit_logits
 from edgekd.distill.task import DistillTask, TeacherView
 from edgekd.distill.teacher_inputs import teacher_windows
 from edgekd.models import create_model
@@ -42,7 +43,11 @@ def distill_task_factory(cfg: TrainConfig, dataset: Dataset):
             teachers.append(teacher)
             views.append(view)
             cache.append(logits)
-        cached = torch.stack(cache) if all(c is not None for c in cache) else None
+        if kd.cross_fit:   # one soft target per window, from the fold that did not train on it
+            cached = cross_fit_logits(cfg, prepared, kd.teachers, cache)
+            teachers, views = teachers[:1], views[:1]
+        else:
+            cached = torch.stack(cache) if all(c is not None for c in cache) else None
         task = DistillTask(student, teachers, views, kd, cached)
         task.ensure_adapter(torch.from_numpy(prepared.train.x[:2]).to(device),
                             torch.arange(2, device=device))

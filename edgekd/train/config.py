@@ -70,6 +70,7 @@ class KDConfig:
     feature_weight: float = 0.0
     dkd_alpha: float = 1.0
     dkd_beta: float = 8.0
+    cross_fit: bool = False            # teachers are folds: out-of-fold soft targets per window
 
     @property
     def active(self) -> bool:
@@ -86,6 +87,11 @@ class KDConfig:
             raise ConfigError("online distillation needs --teacher-model NAME")
         if self.mode == "online" and self.teachers:
             raise ConfigError("online distillation trains its teacher: drop --teacher RUN_DIR")
+        if self.cross_fit and (self.mode != "offline" or len(self.teachers) < 2):
+            raise ConfigError("--cross-fit needs two or more offline teacher folds (--teacher)")
+        if self.cross_fit and self.feature_student:
+            raise ConfigError("--cross-fit gives cached soft targets; a feature hint needs the "
+                              "teacher's forward pass: use one or the other")
         if bool(self.feature_student) != bool(self.feature_teacher):
             raise ConfigError("feature KD needs both --feature-student and --feature-teacher")
         if self.feature_student and self.feature_weight <= 0:
