@@ -22,6 +22,8 @@ SECTIONS = [  # (title, results file, command)
      "distill_sweep.md", "python -m benchmarks.distill_sweep"),
     ("Why KD gains little here: the teacher's soft targets on the windows the student trains on",
      "kd_diagnostics.md", "python -m benchmarks.kd_diagnostics"),
+    ("Cross-fitted soft targets for the 4-electrode student", "distill_crossfit.md",
+     "python -m benchmarks.distill_crossfit"),
     ("INT8 export of the CNN student (22 people)", "export_myo.md",
      "python -m benchmarks.export_myo"),
     ("Latency, size and accuracy per format (one person's split, 1 thread, 1 core)",

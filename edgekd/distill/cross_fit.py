@@ -7,6 +7,9 @@ measures it). Out-of-fold outputs show the teacher's real uncertainty, as stacki
 meta-learners. The folds are ordinary teacher runs whose ``split.test`` holds out one more
 training group each, e.g. ``--test 3,0``, ``--test 3,1``, ``--test 3,2`` for a student that
 tests on repetition 3.
+Measured on the Myo recordings (``benchmarks/distill_crossfit.py``), it hurt the student: folds
+trained on less data are wrong on a share of the windows they teach. It is a tool to try, not a
+default.
 """
 
 from __future__ import annotations
