@@ -49,12 +49,15 @@ def cross_fit_logits(cfg: TrainConfig, prepared: PreparedSplit, runs: list[str],
     for i, (run, lg) in enumerate(zip(runs, logits)):
         held = held_out_groups(run, prepared) - own_test
         mask = np.isin(keys, sorted(held))
-        clash = sorted({str(k) for k in keys[mask & (owner >= 0)]})
-        if clash:
-            raise ConfigError(f"teacher folds {runs[owner[mask][0]]} and {run} both hold out "
-                              f"{by} {clash}: each training {by} must be held out by one fold")
+        taken = mask & (owner >= 0)
+        if taken.any():
+            clash = ", ".join(sorted({str(k) for k in keys[taken]}))
+            raise ConfigError(f"teacher folds {runs[owner[taken][0]]} and {run} both hold out "
+                              f"{by} {clash}: each training {by} must be held out by exactly "
+                              "one fold")
         owner[mask] = i
-        out[torch.from_numpy(mask).to(lg.device)] = lg[torch.from_numpy(mask).to(lg.device)]
+        rows = torch.from_numpy(mask).to(lg.device)
+        out[rows] = lg[rows]
     missing = sorted({str(k) for k in keys[owner < 0]})
     if missing:
         raise ConfigError(f"{prepared.split.name}: no teacher fold holds out training {by} "
