@@ -53,6 +53,8 @@ def quantize_int8(fp32: Path, out: Path, calib_windows: np.ndarray, input_name: 
                                           quantize_dynamic, quantize_static)
     from onnxruntime.quantization.shape_inference import quant_pre_process
 
+    if recipe not in ("auto", "static-qdq"):
+        raise EdgekdError(f"INT8 recipe {recipe!r}: expected auto or static-qdq")
     pre = out.with_name(out.stem + ".pre.onnx")
     quant_pre_process(str(fp32), str(pre))
     ops = op_types(pre)
