@@ -129,7 +129,8 @@ def _build_tensorrt(req: ExportRequest, fp32: Path, calib, spec, tmp: Path):
     if req.precision == "int8":
         source, quant = tmp / "qdq.onnx", None
         quant = quantize_int8(fp32, source, calib, INPUT_NAME, req.calib_method or "minmax",
-                              symmetric=True, recipe="static-qdq")  # TensorRT reads Q/DQ only
+                              symmetric=True, recipe="static-qdq",  # TensorRT reads Q/DQ only
+                              full_range_weights=True)  # GPU int8 kernels do not saturate
     elif trt_major(trt) >= 11:  # strongly typed: the ONNX model must carry fp16 itself
         source, quant = tmp / "fp16.onnx", convert_fp16(fp32, tmp / "fp16.onnx")
     else:
