@@ -10,7 +10,7 @@ SHAPE = dict(n_chans=8, n_times=52, n_outputs=7, sfreq=200.0)
 # Every registered (non-tiny) model must be listed here with its role: registering a model
 # without adding it makes test_registry_is_complete fail.
 KNOWN = {"cnn": "student", "lstm": "student", "gru": "student", "cnn_lstm": "student",
-         "tcn": "student", "resnet1d": "teacher", "inceptiontime": "teacher",
+         "tcn": "student", "micro_cnn": "student", "micro_tcn": "student", "resnet1d": "teacher", "inceptiontime": "teacher",
          "xceptiontime": "teacher", "mkcnn": "teacher", "multistream": "teacher",
          "eunet": "teacher", "densenet1d": "teacher", "transformer": "teacher",
          "usleep": "teacher", "gpt2": "teacher"}
@@ -50,7 +50,17 @@ def test_logits_can_be_negative(name):
         assert (model(torch.randn(16, 8, 52) * 3) < 0).any()
 
 
-@pytest.mark.parametrize("name", ["cnn_tiny", "tcn_tiny", "transformer_tiny", "usleep_tiny"])
+@pytest.mark.parametrize("name", ["micro_cnn", "micro_tcn"])
+def test_mcu_class_students_fit_a_microcontroller(name):
+    """The MCU class (issue 15/16): <= 5k parameters and <= 50k MACs per 8 ch x 52 window."""
+    from edgekd.profiling import count_macs, count_parameters
+    model = create_model(name, **SHAPE)
+    assert count_parameters(model) <= 5_000
+    assert count_macs(model, (8, 52)) <= 50_000
+
+
+@pytest.mark.parametrize("name", ["cnn_tiny", "tcn_tiny", "transformer_tiny", "usleep_tiny",
+                                  "micro_cnn_tiny", "micro_tcn_tiny"])
 def test_other_shapes(name):
     model = create_model(name, n_chans=16, n_times=200, n_outputs=4, sfreq=1000.0)
     assert model(torch.randn(2, 16, 200)).shape == (2, 4)
