@@ -32,7 +32,8 @@ import numpy as np
 
 from firmware_bridge.protocols import edgekd_payloads as p
 from firmware_bridge.protocols.base import Handshake, register_protocol
-from firmware_bridge.protocols.edgekd_payloads import (CMD_QUERY_INFO, CMD_START, CMD_STOP,
+from firmware_bridge.protocols.edgekd_payloads import (CMD_QUERY_INFO, CMD_SET_RATE,  # noqa: F401
+                                                       CMD_START, CMD_STOP,
                                                        FMT_INT16, TYPE_COMMAND, TYPE_DATA,
                                                        TYPE_DECISION, TYPE_END, TYPE_INFO)
 from firmware_bridge.protocols.framing import BadPayload, FrameFormat, SyncFramer
