@@ -78,6 +78,7 @@ class EmulatorLog:
     garbage_bursts: int = 0
     disconnects: int = 0
     starts: int = 0
+    stops: int = 0
     host_left: bool = False
 
 
@@ -194,6 +195,7 @@ class Emulator:
                         self.log.starts += 1
                     elif command is Command.STOP:
                         streaming = False
+                        self.log.stops += 1
                 if not streaming or time.perf_counter() < anchor + sent * period:
                     continue
                 if cut_after_frames is not None and sent >= cut_after_frames:

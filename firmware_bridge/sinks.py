@@ -59,20 +59,25 @@ class JsonLinesSink:
             self._file.close()
 
 
+def udp_target(address: str) -> tuple[int, tuple]:
+    """``HOST:PORT`` → (address family, socket address); ConfigError when it cannot work."""
+    host, _, port = address.rpartition(":")
+    if not host or not port.isdigit() or not 0 < int(port) < 65536:
+        raise ConfigError(f"--udp {address!r}: expected HOST:PORT with PORT in 1..65535")
+    try:
+        family, _, _, _, target = socket.getaddrinfo(host, int(port), type=socket.SOCK_DGRAM)[0]
+    except OSError as err:
+        raise ConfigError(f"--udp {address!r}: cannot resolve {host!r} ({err})") from None
+    return family, target
+
+
 class UdpLibEmgSink:
     """``"<class index> <confidence>\\n"`` datagrams, the format LibEMG's online classifier
     sends, so applications built on LibEMG can listen unchanged. Rejected windows are not sent."""
 
     def __init__(self, address: str, source: str = "host"):
         self.source = source
-        host, _, port = address.rpartition(":")
-        if not host or not port.isdigit() or not 0 < int(port) < 65536:
-            raise ConfigError(f"--udp {address!r}: expected HOST:PORT with PORT in 1..65535")
-        try:
-            family, _, _, _, self.target = socket.getaddrinfo(host, int(port),
-                                                              type=socket.SOCK_DGRAM)[0]
-        except OSError as err:
-            raise ConfigError(f"--udp {address!r}: cannot resolve {host!r} ({err})") from None
+        family, self.target = udp_target(address)
         self._sock = socket.socket(family, socket.SOCK_DGRAM)
         self.send_errors = 0
 

@@ -72,9 +72,16 @@ class SerialPort:
         self.ser = ser
 
     def read_available(self) -> bytes:
-        """Whatever is waiting, or wait (up to the port timeout) for the first byte. One
-        ``os.read`` per call on POSIX, so an error never discards bytes already read."""
-        return self.ser.read(self.ser.in_waiting or 1)
+        """Whatever is waiting, or wait (up to the port timeout) for the first byte and take
+        what came with it. Each pyserial read here is one ``os.read`` on POSIX, so an error
+        never discards bytes already read."""
+        waiting = self.ser.in_waiting
+        data = self.ser.read(waiting or 1)
+        if not waiting and data:
+            more = self.ser.in_waiting
+            if more:
+                data += self.ser.read(more)
+        return data
 
     def write(self, data: bytes) -> None:
         self.ser.write(data)

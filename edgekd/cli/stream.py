@@ -37,11 +37,13 @@ def stream(
     from edgekd.atomic import write_json_atomic
     from edgekd.live_model import load_stream_model
     from firmware_bridge.runner import StreamOptions, run_stream
-    from firmware_bridge.sinks import make_sinks
+    from firmware_bridge.sinks import make_sinks, udp_target
 
     opts = StreamOptions(port=port, protocol=protocol, baudrate=baud, threshold=threshold,
                          vote=vote, duration=duration, reconnect=reconnect, record=record,
                          ground_truth=ground_truth)
+    if udp:
+        udp_target(udp)        # refused before anything is loaded or opened
     handed = load_stream_model(model, hop) if model is not None else None
     labels = list(handed.label_names) if handed else []
     opts.sinks = make_sinks(json_out, udp, (model.stem if model else "edgekd") if lsl else None,
