@@ -80,7 +80,7 @@ class LiveSession:
 
     def __init__(self, protocol, model: StreamModel | None, policy: DecisionPolicy,
                  sinks=(), info: DeviceInfo | None = None, keep_decisions: bool = False,
-                 clock=time.perf_counter_ns):
+                 clock=time.monotonic_ns):
         self.protocol, self.model, self.policy, self.clock = protocol, model, policy, clock
         self.sinks = list(sinks)
         self.framer = protocol.framer()

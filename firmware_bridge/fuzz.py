@@ -10,6 +10,7 @@ byte is accounted for (in an accepted frame or counted as garbage).
 
 from __future__ import annotations
 
+import difflib
 import random
 from dataclasses import dataclass, field
 
@@ -149,14 +150,13 @@ def _feed(framer, stream: bytes, rng: random.Random) -> list:
 
 
 def _lost(got: list[int], want: list[int]) -> int:
-    """Intact frames lost, repeated or out of order: 0 only when ``got == want``."""
+    """Intact frames lost, repeated or out of order (0 only when ``got == want``): what is
+    not in the longest run-preserving match between the two."""
     if got == want:
         return 0
-    i = 0
-    for s in got:
-        if i < len(want) and s == want[i]:
-            i += 1
-    return max(len(want) - i, 1)
+    match = difflib.SequenceMatcher(None, want, got, autojunk=False)
+    kept = sum(block.size for block in match.get_matching_blocks())
+    return max(len(want) - kept + len(got) - kept, 1)
 
 
 def _check_counters(protocol, framer, data: list[Frame], case: FuzzCase, restored: set[int],

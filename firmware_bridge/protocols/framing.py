@@ -6,8 +6,10 @@ A candidate frame is accepted only when all of these hold:
 2. its CRC matches;
 3. no intact frame starts inside it and runs past its end. A frame that lost a byte borrows
    the first bytes of its neighbour; if its CRC still passes by chance, this check gives the
-   bytes back to the neighbour, so a damaged frame costs only itself. When the frame that
-   might start inside is not complete yet, the framer waits for it before deciding;
+   bytes back to the neighbour, so a damaged frame costs only itself. (When the two share no
+   more than a sync word, both are kept: then a lost byte was replaced by an identical one and
+   both carry what was sent.) When the frame that might start inside is not complete yet, the
+   framer waits for it before deciding;
 4. its payload agrees with its own layout (every length is checked before anything is read).
 
 Any failure moves one byte on and searches again. ``feed`` never raises, whatever the bytes.
@@ -98,40 +100,43 @@ class SyncFramer:
             verdict = self._candidate(view, pos)
             if verdict is None:          # cannot decide before more bytes arrive
                 return pos
-            if verdict <= 0:             # not a frame here: resync -verdict bytes on (>= 1)
-                step = max(1, -verdict)
-                stats.garbage_bytes += step
-                pos += step
-                continue
-            end = pos + verdict
-            self._accept(view, pos, end, frames)
-            pos = end
+            total, resume = verdict
+            if total == 0:               # not a frame here: ``resume`` bytes are garbage
+                stats.garbage_bytes += resume
+            else:
+                self._accept(view, pos, pos + total, resume, frames)
+            pos += resume
 
-    def _candidate(self, view: memoryview, pos: int) -> int | None:
-        """Length of a valid frame at ``pos``; ``None`` to wait for more bytes; ``-n`` (or 0)
-        when no frame starts here and the next ``n`` bytes (at least one) are garbage."""
-        fmt, buf = self.fmt, self._buf
+    def _candidate(self, view: memoryview, pos: int) -> tuple[int, int] | None:
+        """``(length, resume)`` of a valid frame at ``pos`` (the scan goes on ``resume`` bytes
+        later); ``(0, n)`` when no frame starts here and ``n >= 1`` bytes are garbage; None to
+        wait for more bytes."""
         total = self._complete_length(pos)
         if total is None:
             return None
         if total < 0:
-            return 0
-        if len(buf) - pos < total:
+            return 0, 1
+        if len(self._buf) - pos < total:
             ahead = self._next_valid(view, pos + 1)   # a bad length must not hold the link up
             if ahead < 0:
                 return None
             self.stats.crc_errors += 1
-            return -(ahead - pos)
+            return 0, ahead - pos
         if not self._crc_ok(view, pos, total):
             self.stats.crc_errors += 1
-            return 0
+            return 0, 1
         inside = self._frame_inside(view, pos, pos + total)
         if inside is None:
             return None
-        if inside > 0:
-            self.stats.overlaps += 1
-            return -(inside - pos)
-        return total
+        if inside == 0:
+            return total, total
+        self.stats.overlaps += 1
+        if pos + total - inside <= len(SYNC):
+            # Both valid, sharing at most a sync word: a byte lost at the boundary of one frame
+            # was replaced by an identical byte of the other (a 1-in-256 coincidence), so both
+            # carry what was sent. Keep both: the damage then costs nothing at all.
+            return total, inside - pos
+        return 0, inside - pos   # it borrowed more than a sync word: the inside frame wins
 
     def _complete_length(self, pos: int) -> int | None:
         """Total frame length promised by a plausible header at ``pos``; -1 when implausible,
@@ -178,16 +183,18 @@ class SyncFramer:
             p = self._buf.find(SYNC, p + 1)
         return -1
 
-    def _accept(self, view: memoryview, pos: int, end: int, frames: list) -> None:
+    def _accept(self, view: memoryview, pos: int, end: int, resume: int, frames: list) -> None:
+        """Parse [pos, end); the first ``resume`` bytes are accounted for here (the rest, when
+        shared with the next frame, are counted with it)."""
         ftype = self._buf[pos + 3]
         payload = view[pos + HEADER:end - self.fmt.crc_size]
         try:
             frame = self.parse(ftype, payload)
         except BadPayload:
             self.stats.bad_frames += 1
-            self.stats.garbage_bytes += end - pos
+            self.stats.garbage_bytes += resume
             return
-        self.stats.frame_bytes += end - pos
+        self.stats.frame_bytes += resume
         if frame is not None:
             self.stats.frames_ok += type(frame) is Frame
             self.stats.decision_frames += type(frame) is DecisionFrame

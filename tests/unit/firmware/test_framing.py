@@ -108,15 +108,36 @@ def test_info_and_decision_lengths_are_checked(mod):
 def test_a_truncated_frame_never_takes_its_intact_neighbour(mod):
     """Issue 12, defect 4: a frame that lost its last byte borrowed the next frame's first
     byte (0xA5), passed its CRC when the lost byte was 0xA5 as well, and the intact next frame
-    was lost. Build exactly that case: find a frame whose last CRC byte is 0xA5."""
+    was lost. Build exactly that case: a frame whose last CRC byte is 0xA5. The two share one
+    byte and both carry what was sent, so both come out."""
     x = np.arange(32).reshape(4, 8)
     seq = next(s for s in range(100000) if mod.encode_data(s, 0, x)[-1] == 0xA5)
     damaged = mod.encode_data(seq, 0, x)[:-1]
     intact = mod.encode_data(seq + 1, 0, x)
     framer = v1.EdgekdV1Framer() if mod is v1 else v2.EdgekdV2Framer()
     got = framer.feed(damaged + intact)
-    assert [f.seq for f in got] == [seq + 1]
-    assert framer.stats.overlaps == 1
+    assert [f.seq for f in got] == [seq, seq + 1]
+    assert all(np.array_equal(f.samples, x) for f in got) and framer.stats.overlaps == 1
+    stats = framer.stats
+    assert stats.bytes_in == stats.frame_bytes + stats.garbage_bytes
+
+
+def test_a_frame_that_borrowed_more_than_a_sync_word_gives_it_back():
+    """The worst case for the CRC: a forged frame whose CRC passes although it ends six bytes
+    into its intact neighbour (as a frame that lost bytes mid-payload might, by a 2^-16
+    chance). The neighbour wins."""
+    nxt = v1.encode_data(7, 0, np.arange(8).reshape(1, 8))
+    head = struct.Struct("<HIBBBB")
+    for free in range(65536):   # search the one free sample for a CRC equal to nxt[4:6]
+        payload = head.pack(6, 0, 1, 3, 1, 0) + struct.pack("<H", free) + nxt[:4]
+        forged = v1.SYNC + struct.pack("<BBH", 1, TYPE_DATA, len(payload)) + payload
+        if v1.crc16(forged[2:]).to_bytes(2, "little") == nxt[4:6]:
+            break
+    else:
+        pytest.fail("no 16-bit value gives that CRC")
+    framer = v1.EdgekdV1Framer()
+    got = framer.feed(forged + nxt[4:])     # forged + its CRC (= nxt[4:6]) + the rest of nxt
+    assert [f.seq for f in got] == [7] and framer.stats.overlaps == 1
 
 
 def test_a_corrupted_length_does_not_hold_later_frames_back():
