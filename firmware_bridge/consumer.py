@@ -100,6 +100,7 @@ class LiveSession:
         self._pushed = 0       # samples pushed into the current stream
         self._emit_from = 0    # first window end (host index) that may become a decision
         self._skip_to = 0      # host index where the next stream may start (grid-aligned)
+        self._due = 0          # host index of the current stream's next window end
         self._last_decision_seq: int | None = None
 
     # -- the device ---------------------------------------------------------------------------
@@ -181,7 +182,7 @@ class LiveSession:
         if self._stream is None:
             self._start_stream(first)
         self._acc.add(samples)
-        if self._origin + self._pushed + self._acc.n <= self._next_window_end():
+        if first + len(samples) <= self._due:   # the next window is not complete yet
             return []
         return self._push(t_recv, block.device_time_us)
 
@@ -191,6 +192,7 @@ class LiveSession:
         self._origin, self._pushed = first, 0
         self._emit_from = first + m.settle_samples + m.window - 1 if first else 0
         self.summary.stream_restarts += first > 0
+        self._due = self._next_window_end()
 
     def _next_window_end(self) -> int:
         """Host index of the next window end of the current stream."""
@@ -203,6 +205,7 @@ class LiveSession:
         chunk = self._acc.take()
         ends, probs = self._stream.push(chunk)
         self._pushed += len(chunk)
+        self._due = self._next_window_end()
         out = []
         for end, p in zip(ends.tolist(), probs):
             end += self._origin

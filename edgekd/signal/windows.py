@@ -48,16 +48,21 @@ class StreamingWindower:
         """Add ``chunk`` ``[n, n_chans]``; return windows ``[k, n_chans, window]`` that became
         complete and the absolute index of each one's last sample ``[k]``."""
         w, hop = self.spec.window, self.spec.hop
-        n = len(chunk)
+        lo = self._seen
         self._append(chunk)
-        ends = _window_ends(self._seen, self._seen + n, w, hop)
-        self._seen += n
-        if len(ends) == 0:
-            return np.empty((0, self.n_chans, w), dtype=np.float32), ends
-        first_abs = self._seen - self._fill  # absolute index of _buf[:, 0]
-        view = self._buf[:, ends[0] - (w - 1) - first_abs:]
+        self._seen += len(chunk)
+        first = max(lo, w - 1)
+        first += (-(first + 1 - w)) % hop          # the first end on the hop grid, >= lo
+        if first >= self._seen:
+            return np.empty((0, self.n_chans, w), dtype=np.float32), np.empty(0, np.int64)
+        k = (self._seen - 1 - first) // hop + 1
+        start = first - (w - 1) - (self._seen - self._fill)   # of the first window, in _buf
+        ends = np.arange(first, first + k * hop, hop, dtype=np.int64)
+        if k == 1:   # the live case: one window, a plain slice is cheaper than a strided view
+            return self._buf[None, :, start:start + w].copy(), ends
+        view = self._buf[:, start:]
         s_chan, s_time = view.strides
-        windows = as_strided(view, shape=(len(ends), self.n_chans, w),
+        windows = as_strided(view, shape=(k, self.n_chans, w),
                              strides=(hop * s_time, s_chan, s_time), writeable=False)
         return np.array(windows), ends
 
@@ -71,13 +76,6 @@ class StreamingWindower:
             self._buf, self._fill = buf, keep
         self._buf[:, self._fill:self._fill + n] = np.asarray(chunk).T
         self._fill += n
-
-
-def _window_ends(lo: int, seen: int, w: int, hop: int) -> np.ndarray:
-    """Absolute end indices e in [lo, seen) that fall on the hop grid."""
-    lo = max(lo, w - 1)
-    first = lo + (-(lo + 1 - w)) % hop
-    return np.arange(first, seen, hop, dtype=np.int64)
 
 
 def window_labels(labels: np.ndarray, repetition: np.ndarray, ends: np.ndarray, window: int,

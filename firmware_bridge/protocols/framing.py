@@ -92,7 +92,7 @@ class SyncFramer:
         while True:
             start = buf.find(SYNC, pos)
             if start < 0:
-                keep = 1 if buf.endswith(SYNC[:1]) else 0
+                keep = 1 if buf[-1:] == SYNC[:1] else 0
                 stats.garbage_bytes += len(buf) - keep - pos
                 return len(buf) - keep
             stats.garbage_bytes += start - pos
