@@ -10,7 +10,12 @@ from edgekd.errors import ConfigError
 from edgekd.signal import CausalFilter
 from firmware_bridge.types import StreamModel
 
-SETTLE_TOL = 1e-2   # filter restart after a gap: see settle_samples (chosen by measurement)
+# After a gap the filters restart fresh; decisions wait until the impulse response has fallen
+# below 1 % of its peak (68 samples at 200 Hz). Measured on synthetic EMG with 30-40 gaps:
+# 1 % gave decisions identical to the fault-free run (largest probability difference 0.016);
+# 3 % let differences of 0.25 through; 0.1 % only lengthened the dead time after each gap.
+# tests/unit/firmware/test_consumer.py checks the agreement.
+SETTLE_TOL = 1e-2
 
 
 def load_stream_model(path: str | Path, hop: int | None = None, threads: int = 1,

@@ -6,7 +6,8 @@ from __future__ import annotations
 import numpy as np
 
 from edgekd.data.synth import SynthConfig, synthesize
-from edgekd.signal import FilterSpec, Preprocessor, PreprocessSpec, WindowSpec, window_labels
+from edgekd.signal import (CausalFilter, FilterSpec, Preprocessor, PreprocessSpec, WindowSpec,
+                           window_labels)
 from firmware_bridge.types import StreamModel
 
 
@@ -43,7 +44,6 @@ def centroid_model(rec, label_names, window: int = 52, hop: int = 5,
     feats = _features(windows)
     classes = sorted(set(y[keep].tolist()))
     centroids = np.stack([feats[keep & (y == c)].mean(0) for c in classes])
-    from edgekd.signal import CausalFilter
     if settle is None:
         settle = CausalFilter(spec.filters, spec.fs, spec.n_chans).settle_samples(1e-2)
     return StreamModel(n_chans=rec.n_chans, fs=rec.fs, window=window, hop=hop,

@@ -65,3 +65,12 @@ def test_a_silent_cyton_is_one_line(capsys, monkeypatch):
                         lambda self: cyton.Handshake(b"v", b"$$$", b"b", timeout_s=0.3))
     _fails(capsys, ["stream", "--port", "loop://", "--protocol", "cyton", "--no-view"],
            "loop://: the device did not answer b'v' with b'$$$' within 0.3 s")
+
+
+def test_a_lossy_run_says_so(capsys):
+    from edgekd.cli.stream import print_summary
+    print_summary({"decisions": 10, "online_accuracy": 0.9, "lossy": True,
+                   "lossy_because": "host_dropped_bytes=4096"})
+    err = " ".join(capsys.readouterr().err.split())
+    assert "a lossy run (host_dropped_bytes=4096); figures above were computed on what arrived" \
+        in err
