@@ -91,7 +91,7 @@ class BlockDecoder:
         if frame.device_time_us is not None:
             self._clock_us = frame.device_time_us + n * 1e6 / self.info.fs
         samples = frame.samples.astype(np.float32)
-        samples *= np.float32(self.info.scale_uv)
+        samples *= self.info.scale_uv   # in place: stays float32
         block = SampleBlock(self._next_sample, samples, frame.seq, frame.device_time_us)
         self._next_sample += n
         return block

@@ -33,7 +33,7 @@ class Frame:
 
     seq: int
     device_time_us: int | None      # None: the protocol carries no device clock (Cyton)
-    samples: np.ndarray             # int32 [samples_per_frame, n_chans]
+    samples: np.ndarray             # integers (int16 or int32) [samples_per_frame, n_chans]
 
 
 @dataclass

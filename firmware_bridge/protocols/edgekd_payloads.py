@@ -32,9 +32,10 @@ def pack_samples(samples: np.ndarray, sample_format: int) -> bytes:
 
 
 def unpack_samples(raw, n: int, n_chans: int, sample_format: int) -> np.ndarray:
-    """Raw little-endian samples → int32 ``[n, n_chans]`` (always a copy)."""
+    """Raw little-endian samples → integers ``[n, n_chans]`` (int16 or int32), never a view
+    of ``raw`` (the framer's buffer moves on)."""
     if sample_format == FMT_INT16:
-        return np.frombuffer(raw, dtype="<i2").reshape(n, n_chans).astype(np.int32)
+        return np.frombuffer(bytes(raw), dtype="<i2").reshape(n, n_chans)  # read-only copy
     b = np.frombuffer(raw, dtype=np.uint8).reshape(-1, 3).astype(np.int32)
     v = b[:, 0] | (b[:, 1] << 8) | (b[:, 2] << 16)
     return (v - ((v & 0x800000) << 1)).reshape(n, n_chans)  # sign-extend 24 → 32 bits

@@ -67,6 +67,7 @@ class SyncFramer:
         self.fmt, self.parse = fmt, parse
         self.stats = LinkStats()
         self._buf = bytearray()
+        self._crc_field = struct.Struct("<H" if fmt.crc_size == 2 else "<I")
 
     def reset(self) -> None:
         """Forget a half-received frame (the link was reopened): its bytes count as garbage."""
@@ -152,7 +153,7 @@ class SyncFramer:
 
     def _crc_ok(self, view: memoryview, pos: int, total: int) -> bool:
         size = self.fmt.crc_size
-        got = int.from_bytes(view[pos + total - size:pos + total], "little")
+        (got,) = self._crc_field.unpack_from(self._buf, pos + total - size)
         return got == self.fmt.crc(view[pos + 2:pos + total - size])
 
     def _frame_inside(self, view: memoryview, pos: int, end: int) -> int | None:
