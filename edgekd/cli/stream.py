@@ -16,8 +16,8 @@ Opt = typer.Option
 
 
 def stream(
-    port: Annotated[str, Opt(help="Device URL: /dev/ttyACM0, a pty path, socket://host:port, loop://, replay://FILE[?speed=X].")],
     model: Annotated[Optional[Path], Opt("--model", help="An exported artifact (.onnx / .plan). Without one, only the decisions the device makes itself are shown.")] = None,
+    port: Annotated[str, Opt(help="Device URL: /dev/ttyACM0, a pty path, socket://host:port, loop://, replay://FILE[?speed=X].")] = ...,
     protocol: Annotated[str, Opt(help="Wire protocol: edgekd-v2 | edgekd-v1 | cyton.")] = "edgekd-v2",
     baud: Annotated[Optional[int], Opt(help="Baud rate (default: the protocol's).")] = None,
     threshold: Annotated[float, Opt(help="Reject decisions below this confidence.")] = 0.0,
