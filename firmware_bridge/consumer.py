@@ -70,6 +70,7 @@ class _Accumulator:
         self.n += len(samples)
 
     def take(self) -> np.ndarray:
+        """The samples waiting, as a view that stays valid until the next ``add``."""
         out, self.n = self.buf[:self.n], 0
         return out
 

@@ -141,3 +141,36 @@ def test_a_cyton_stream_feeds_a_250_hz_model(tmp_path):
     thread.join(5)
     assert report["decisions"] == _offline_decisions(rec, model, emu)
     assert report["frames_missing"] == 0 and report["ended_by"].startswith("device lost")
+
+
+def test_a_device_that_classifies_on_board_needs_no_model(tmp_path):
+    """edgekd-v2 decision frames, with no raw samples and no host model: shown as they are."""
+    import json
+    import socket
+    import threading
+
+    from firmware_bridge.protocols import edgekd_v2 as v2
+    from firmware_bridge.sinks import JsonLinesSink
+    from firmware_bridge.types import DeviceInfo
+    server = socket.socket()
+    server.bind(("127.0.0.1", 0))
+    server.listen(1)
+
+    def device():
+        conn, _ = server.accept()
+        conn.recv(100)                       # QUERY_INFO + START
+        conn.sendall(v2.encode_info(DeviceInfo(8, 200.0, 1.0, "2.0.0", "smart band")) +
+                     b"".join(v2.encode_decision(i, 51 + 5 * i, i % 3, 0.9, [0.05, 0.05, 0.9])
+                              for i in range(20)) + v2.encode_end())
+        conn.recv(100)                       # STOP
+        conn.close()
+        server.close()
+    threading.Thread(target=device, daemon=True).start()
+    sink = JsonLinesSink(str(tmp_path / "d.jsonl"), ["rest", "fist", "open"])
+    report = run_stream(StreamOptions(port=f"socket://127.0.0.1:{server.getsockname()[1]}",
+                                      sinks=[sink]), None)
+    lines = [json.loads(x) for x in (tmp_path / "d.jsonl").read_text().splitlines()]
+    assert report["device_decisions"] == 20 and report["decisions"] == 0
+    assert report["device"].startswith("smart band fw 2.0.0")
+    assert lines[1]["source"] == "device" and lines[1]["label"] == "fist"
+    assert [x["end_sample"] for x in lines] == [51 + 5 * i for i in range(20)]
