@@ -28,7 +28,10 @@ SECTIONS = [  # (title, results file, command)
      "python -m benchmarks.export_myo"),
     ("Latency, size and accuracy per format (one person's split, 1 thread, 1 core)",
      "bench_myo.md", "python -m benchmarks.bench_myo"),
-    ("firmware_bridge on one core", "bridge_latency.md", "python -m benchmarks.bridge_latency"),
+    ("firmware_bridge: frame sent → decision through a pty, real-time factor on one core",
+     "bridge_latency.md", "python -m benchmarks.bridge_latency"),
+    ("Framing under damage (10⁶ frames per protocol; why edgekd-v2 has a CRC-32)",
+     "framing_fuzz.md", "python -m benchmarks.framing_fuzz"),
     ("Trainer throughput on a GPU: device-resident data + bf16 vs a DataLoader loop",
      "trainer_throughput_cuda.md", "python -m benchmarks.trainer_throughput --device cuda "
      "--compile"),

@@ -53,19 +53,21 @@ def stream_demo(artifact: Path, data: Path, person: str, seconds: float, speed: 
                 on_tick=None, sinks=()) -> dict:
     """Emulate the armband on a pty with ``person``'s recording and stream into the artifact."""
     from edgekd.data.readers import read_dataset
+    from edgekd.live_model import load_stream_model
     from firmware_bridge.emulator import Emulator
     from firmware_bridge.protocols import PROTOCOLS
-    from firmware_bridge.session import StreamOptions, run_stream
+    from firmware_bridge.runner import StreamOptions, run_stream
 
     rec = next(r for r in read_dataset(data).of_modality("emg") if r.person == person)
-    emu = Emulator(rec.signals, rec.fs, PROTOCOLS.get("edgekd-v1"), rec.labels, speed=speed)
+    emu = Emulator(rec.signals, rec.fs, PROTOCOLS.get("edgekd-v2"), rec.labels, speed=speed)
     gt = artifact.parent / "stream_ground_truth"
     emu.write_ground_truth(gt)
+    model = load_stream_model(artifact)
     path, thread = emu.serve_pty()
     try:
-        opts = StreamOptions(artifact, path, duration=seconds, reconnect=False, ground_truth=gt)
-        opts.sinks = list(sinks)
-        report = run_stream(opts, on_tick=on_tick)
+        opts = StreamOptions(port=path, duration=seconds, reconnect=False, ground_truth=gt,
+                             sinks=list(sinks))
+        report = run_stream(opts, model, on_tick=on_tick)
     finally:
         emu.stop()
         thread.join(timeout=2)

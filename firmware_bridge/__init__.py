@@ -1,6 +1,10 @@
 """firmware_bridge: wire protocols, framing, transports and the live loop that run next to the
-armband without torch (DESIGN §2-3). Imports ``edgekd.signal``, numpy and pyserial only.
+armband without torch (DESIGN §2-3). Imports ``edgekd.signal``, ``edgekd.errors``/``registry``,
+numpy and pyserial only; the model is handed in by the caller (never loaded here).
 
-The protocol and streaming code land with issue 7; this package exists now so the torch-free
-import contract is tested from the start.
+Modules: ``protocols/`` (pure framers and codecs, one per wire protocol, with their
+capabilities), ``decoder`` (frames → sample blocks, sequence rules), ``consumer`` (the pure
+live session: bytes in, decisions out), ``transport`` (ports and the one reader thread),
+``runner`` (``edgekd stream`` as library code), ``emulator`` (a device on a pty or TCP),
+``sinks``/``view`` (where decisions go), ``fuzz`` (fault injection for the framers).
 """

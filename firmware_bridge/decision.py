@@ -8,6 +8,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from edgekd.errors import ConfigError
+
 
 @dataclass
 class Decision:
@@ -16,23 +18,28 @@ class Decision:
     confidence: float
     raw: int                     # the window's own argmax, before rejection and voting
     probs: np.ndarray
-    latency_ns: int = 0
+    latency_ns: int = 0          # arrival of the completing frame's last byte → emitted
     receive_time_ns: int = 0
-    device_time_us: int = 0
+    device_time_us: int | None = 0
+    source: str = "host"         # host: this model; device: decided on the armband
 
 
 class DecisionPolicy:
     def __init__(self, threshold: float = 0.0, vote: int = 1):
-        if not 0 <= threshold < 1 or vote < 1:
-            raise ValueError("threshold must lie in [0, 1) and vote be >= 1")
+        if not 0 <= threshold < 1:
+            raise ConfigError(f"--threshold {threshold}: must lie in [0, 1)")
+        if vote < 1:
+            raise ConfigError(f"--vote {vote}: must be >= 1")
         self.threshold, self.vote = threshold, vote
         self._recent: deque[int] = deque(maxlen=vote)
 
     def decide(self, end_sample: int, probs: np.ndarray) -> Decision:
-        raw = int(np.argmax(probs))
+        raw = int(probs.argmax())
         confidence = float(probs[raw])
         if confidence < self.threshold:
             return Decision(end_sample, None, confidence, raw, probs)
+        if self.vote == 1:
+            return Decision(end_sample, raw, confidence, raw, probs)
         self._recent.append(raw)
         counts = Counter(self._recent)
         best = max(counts.values())

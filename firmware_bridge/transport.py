@@ -1,73 +1,216 @@
-"""Transports chosen by URL (pyserial's ``serial_for_url``: a tty or pty path, ``loop://``,
-``socket://host:port``) plus ``replay://FILE`` for recorded sessions, and the one reader
-thread: it only reads and hands bytes on, through a bounded queue, reconnecting with back-off
-when the device disappears."""
+"""Transports chosen by URL, and the one reader thread.
+
+* a tty or pty path, ``loop://`` and other pyserial URLs: pyserial's ``serial_for_url``, read
+  the way ``serial.threaded`` reads: ``read(in_waiting or 1)``, so bytes are handed on as soon
+  as they arrive instead of when a 4 KiB read times out;
+* ``socket://host:port``: a plain TCP socket (pyserial's socket transport discards what a read
+  had collected when the peer closes, and its ``in_waiting`` says 1 whatever is waiting);
+* ``replay://FILE[?speed=X]``: a ``--record`` file played back (a finite source).
+
+The reader thread only reads, stamps each chunk with the time it was read (CLOCK_MONOTONIC,
+the same clock in every process of the machine) and hands it on as a small typed message.
+"""
 
 from __future__ import annotations
 
 import queue
+import socket
 import struct
 import threading
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
-from edgekd.errors import EdgekdError
+from edgekd.errors import ConfigError, EdgekdError
+from firmware_bridge.protocols.base import Handshake
 
 RECORD_MAGIC = b"EDGEKDREC1\n"
 _REC = struct.Struct("<QI")  # receive time ns since the first chunk, chunk length
-DISCONNECTED, RECONNECTED = "disconnected", "reconnected"
+clock = time.monotonic_ns    # CLOCK_MONOTONIC: comparable across processes of one machine
 
 
-def open_port(url: str, baudrate: int = 115200, timeout: float = 0.05):
-    """An object with ``read(n)``, ``write(b)`` and ``close()``."""
-    if url.startswith("replay://"):
-        return ReplayPort(url[len("replay://"):])
-    import serial
+# -- messages from the reader thread ----------------------------------------------------------
+@dataclass(frozen=True)
+class Chunk:
+    data: bytes
+    t_ns: int                # when the read that returned these bytes came back
 
-    try:
-        return serial.serial_for_url(url, baudrate=baudrate, timeout=timeout)
-    except (serial.SerialException, ValueError, OSError) as err:
-        raise EdgekdError(f"cannot open {url!r}: {err}") from None
+
+@dataclass(frozen=True)
+class Connected:
+    """The port was (re)opened and the start command sent: the device counts from 0 again."""
+
+    reconnect: bool
+
+
+@dataclass(frozen=True)
+class Outage:
+    reason: str
+
+
+@dataclass(frozen=True)
+class EndOfStream:
+    """A finite source has nothing more (not an outage)."""
+
+    reason: str
+
+
+Message = Chunk | Connected | Outage | EndOfStream
+
+
+class SourceEnded(Exception):
+    """Raised by a finite port's read once everything was read."""
+
+
+# -- ports ------------------------------------------------------------------------------------
+class SerialPort:
+    """A pyserial port (tty, pty, loop://) read as soon as bytes arrive."""
+
+    finite = False
+
+    def __init__(self, ser):
+        self.ser = ser
+
+    def read_available(self) -> bytes:
+        """Whatever is waiting, or wait (up to the port timeout) for the first byte and take
+        what came with it. Each pyserial read here is one ``os.read`` on POSIX, so an error
+        never discards bytes already read."""
+        waiting = self.ser.in_waiting
+        data = self.ser.read(waiting or 1)
+        if not waiting and data:
+            more = self.ser.in_waiting
+            if more:
+                data += self.ser.read(more)
+        return data
+
+    def write(self, data: bytes) -> None:
+        self.ser.write(data)
+
+    def close(self) -> None:
+        self.ser.close()
+
+
+class SocketPort:
+    """``socket://host:port``: every byte received is handed on before a close is reported."""
+
+    finite = False
+
+    def __init__(self, host: str, port: int, timeout: float):
+        self.sock = socket.create_connection((host, port), timeout=2.0)
+        self.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        self.sock.settimeout(timeout)
+
+    def read_available(self) -> bytes:
+        try:
+            data = self.sock.recv(65536)
+        except socket.timeout:
+            return b""
+        if not data:
+            raise ConnectionError("the peer closed the connection")
+        return data
+
+    def write(self, data: bytes) -> None:
+        self.sock.sendall(data)
+
+    def close(self) -> None:
+        self.sock.close()
 
 
 class ReplayPort:
     """Plays back a ``--record`` file with its original timing (``?speed=X`` scales it; 0 = as
-    fast as possible). Ends with an empty read once everything was played."""
+    fast as possible). A finite source: the reader applies back-pressure instead of dropping,
+    and the end of the file is the end of the stream."""
+
+    finite = True
 
     def __init__(self, spec: str):
         path, _, query = spec.partition("?")
-        self.speed = float(query.split("=", 1)[1]) if query.startswith("speed=") else 1.0
+        self.speed = _replay_speed(query, spec)
         self.chunks = list(read_recording(path))
         self._i, self._t0 = 0, None
-        self.finished = False
 
-    def read(self, n: int = 4096) -> bytes:
+    def read_available(self) -> bytes:
         if self._i >= len(self.chunks):
-            self.finished = True
-            time.sleep(0.01)
-            return b""
+            raise SourceEnded("end of the recording")
         t_ns, data = self.chunks[self._i]
         if self._t0 is None:
             self._t0 = time.perf_counter_ns()
         if self.speed > 0:
             wait = t_ns / self.speed - (time.perf_counter_ns() - self._t0)
             if wait > 0:
-                time.sleep(wait / 1e9)
+                time.sleep(min(wait / 1e9, 0.1))
+                return b""   # come back (the reader checks for stop in between)
         self._i += 1
         return data
 
-    def write(self, data: bytes) -> int:
-        return len(data)
+    def write(self, data: bytes) -> None:
+        pass
 
     def close(self) -> None:
         pass
 
 
+def _replay_speed(query: str, spec: str) -> float:
+    if not query:
+        return 1.0
+    key, _, value = query.partition("=")
+    try:
+        speed = float(value)
+    except ValueError:
+        speed = -1.0
+    if key != "speed" or not speed >= 0:
+        raise ConfigError(f"replay://{spec}: expected ?speed=X with X >= 0 (0: as fast as "
+                          "possible)")
+    return speed
+
+
+def open_port(url: str, baudrate: int = 115200, timeout: float = 0.05):
+    """A port object with ``read_available()``, ``write(b)``, ``close()`` and ``finite``."""
+    if url.startswith("replay://"):
+        return ReplayPort(url[len("replay://"):])
+    if url.startswith("socket://"):
+        host, _, port = url[len("socket://"):].partition("?")[0].rpartition(":")
+        if not host or not port.isdigit() or not 0 < int(port) < 65536:
+            raise ConfigError(f"--port {url!r}: expected socket://HOST:PORT with PORT in 1..65535")
+        try:
+            return SocketPort(host, int(port), timeout)
+        except OSError as err:
+            raise EdgekdError(f"cannot open {url!r}: {err}") from None
+    import serial
+
+    try:
+        return SerialPort(serial.serial_for_url(url, baudrate=baudrate, timeout=timeout))
+    except (serial.SerialException, ValueError, OSError) as err:
+        raise EdgekdError(f"cannot open {url!r}: {err}") from None
+
+
+def handshake(port, hs: Handshake, where: str) -> None:
+    """Bring the device up (see :class:`Handshake`); raises EdgekdError naming what was
+    expected when the device does not answer."""
+    if hs.hello:
+        port.write(hs.hello)
+    if hs.ready:
+        seen, deadline = b"", time.monotonic() + hs.timeout_s
+        while hs.ready not in seen:
+            if time.monotonic() > deadline:
+                raise EdgekdError(f"{where}: the device did not answer {hs.hello!r} with "
+                                  f"{hs.ready!r} within {hs.timeout_s:g} s (got {seen[-60:]!r})")
+            try:
+                seen += port.read_available()
+            except SourceEnded:
+                return
+    port.write(hs.start)
+
+
+# -- recordings -------------------------------------------------------------------------------
 class Recorder:
     """Saves every received chunk with its receive time, for exact replay."""
 
     def __init__(self, path: str | Path):
-        self._file = open(path, "wb")
+        try:
+            self._file = open(path, "wb")
+        except OSError as err:
+            raise EdgekdError(f"--record {path}: cannot write ({err.strerror})") from None
         self._file.write(RECORD_MAGIC)
         self._t0: int | None = None
 
@@ -83,8 +226,8 @@ def read_recording(path: str | Path):
     path = Path(path)
     try:
         raw = path.read_bytes()
-    except FileNotFoundError:
-        raise EdgekdError(f"{path}: recording not found") from None
+    except OSError as err:
+        raise EdgekdError(f"{path}: cannot read the recording ({err.strerror})") from None
     if not raw.startswith(RECORD_MAGIC):
         raise EdgekdError(f"{path}: not an edgekd stream recording (bad magic at byte 0)")
     pos = len(RECORD_MAGIC)
@@ -99,71 +242,94 @@ def read_recording(path: str | Path):
         pos += n
 
 
+# -- the reader thread ------------------------------------------------------------------------
 class ReaderThread(threading.Thread):
-    """The only thread that does I/O: read → (receive time, bytes) on a bounded queue. When the
-    device disappears it puts ``DISCONNECTED``, retries with exponential back-off and puts
-    ``RECONNECTED``. If the consumer falls behind and the queue is full, the chunk is dropped
-    and counted in ``overflow_bytes`` (never silently)."""
+    """The only thread that does I/O. Reads whatever has arrived, stamps it and puts a
+    :class:`Chunk` on a bounded queue. When the device disappears it puts an :class:`Outage`,
+    reopens with exponential back-off, redoes the handshake and puts ``Connected(True)``
+    (``reconnects`` counts those). A finite source puts :class:`EndOfStream` at its end and
+    waits for room in the queue instead of dropping; a live one that outruns the consumer
+    drops the chunk and counts it in ``overflow_bytes`` (never silently)."""
 
-    def __init__(self, port, opener, out: queue.Queue, start_bytes: bytes | None = None,
-                 backoff: tuple[float, float] = (0.1, 2.0), recorder: Recorder | None = None):
-        """``port`` is already open (opening errors surface before the thread starts);
+    def __init__(self, port, opener, out: queue.Queue, hs: Handshake, stop_bytes: bytes = b"",
+                 backoff: tuple[float, float] = (0.1, 2.0), recorder: Recorder | None = None,
+                 where: str = "device"):
+        """``port`` is already open and started (errors surface before the thread starts);
         ``opener`` reopens it after an outage."""
         super().__init__(daemon=True, name="edgekd-reader")
-        self.opener, self.out, self.start_bytes = opener, out, start_bytes
-        self.port = port
-        self.backoff, self.recorder = backoff, recorder
+        self.port, self.opener, self.out, self.hs = port, opener, out, hs
+        self.stop_bytes, self.backoff, self.recorder, self.where = stop_bytes, backoff, recorder, where
         self.stop_event = threading.Event()
         self.overflow_bytes = 0
         self.reconnects = 0
 
     def run(self) -> None:
         delay = self.backoff[0]
-        if self.start_bytes:
-            self.port.write(self.start_bytes)
         while not self.stop_event.is_set():
+            if self.port is None:
+                if not self._reopen():
+                    self.stop_event.wait(delay)
+                    delay = min(delay * 2, self.backoff[1])
+                    continue
+                delay = self.backoff[0]
             try:
-                if self.port is None:
-                    self.port = self.opener()
-                    if self.start_bytes:
-                        self.port.write(self.start_bytes)
-                    delay = self.backoff[0]
-                    self._put((RECONNECTED, 0))
-                data = self.port.read(4096)
-            except Exception:  # pyserial and sockets raise several types on unplug
-                self._lost()
-                self.stop_event.wait(delay)
-                delay = min(delay * 2, self.backoff[1])
+                data = self.port.read_available()
+            except SourceEnded as end:
+                self._put_control(EndOfStream(str(end)))
+                return
+            except Exception as err:  # pyserial and sockets raise several types on unplug
+                self._lost(err)
                 continue
             if data:
-                self._put((time.perf_counter_ns(), data))
-            elif getattr(self.port, "finished", False):
-                self._put(("end", 0))
-                return
+                self._put_chunk(Chunk(data, clock()))
 
-    def _put(self, item) -> None:
-        if self.recorder is not None and isinstance(item[0], int):
-            self.recorder.write(*item)
+    def _reopen(self) -> bool:
         try:
-            self.out.put_nowait(item)
-        except queue.Full:
-            self.overflow_bytes += len(item[1]) if isinstance(item[1], bytes) else 0
+            port = self.opener()
+            handshake(port, self.hs, self.where)
+        except Exception:
+            return False
+        self.port = port
+        self.reconnects += 1
+        self._put_control(Connected(reconnect=True))
+        return True
 
-    def _lost(self) -> None:
-        if self.port is not None:
+    def _put_chunk(self, chunk: Chunk) -> None:
+        if self.recorder is not None:
+            self.recorder.write(chunk.t_ns, chunk.data)
+        if self.port.finite:
+            self._put_control(chunk)
+            return
+        try:
+            self.out.put_nowait(chunk)
+        except queue.Full:
+            self.overflow_bytes += len(chunk.data)
+
+    def _put_control(self, item: Message) -> None:
+        """Blocks until there is room (a control message or a file's bytes are never lost)."""
+        while not self.stop_event.is_set():
             try:
-                self.port.close()
-            except Exception:
-                pass
-            self.port = None
-            self.reconnects += 1
-            self._put((DISCONNECTED, 0))
+                self.out.put(item, timeout=0.1)
+                return
+            except queue.Full:
+                continue
+
+    def _lost(self, err: Exception) -> None:
+        try:
+            self.port.close()
+        except Exception:
+            pass
+        self.port = None
+        self._put_control(Outage(f"{type(err).__name__}: {err}"))
 
     def stop(self) -> None:
+        """Stop reading, tell the device to stop streaming, close the port."""
         self.stop_event.set()
         self.join(timeout=2)
         if self.port is not None:
             try:
+                if self.stop_bytes:
+                    self.port.write(self.stop_bytes)
                 self.port.close()
             except Exception:
                 pass

@@ -28,6 +28,13 @@ class ChannelNormalizer:
         """Normalise windows ``[..., n_chans, n_times]`` (channel-major, DESIGN §3)."""
         return ((windows - self.mean[:, None]) / self.std[:, None]).astype(np.float32)
 
+    def transform_inplace(self, windows: np.ndarray) -> np.ndarray:
+        """:meth:`transform` for a float32 array the caller owns: the same float32 operations
+        in the same order (so the same bits), without temporaries."""
+        np.subtract(windows, self.mean[:, None], out=windows)
+        np.divide(windows, self.std[:, None], out=windows)
+        return windows
+
     def to_dict(self) -> dict:
         return {"mean": self.mean.tolist(), "std": self.std.tolist()}
 

@@ -52,7 +52,7 @@ class Preprocessor:
         sample indices ``[k]``), normalised when the spec has a normaliser."""
         windows, ends = self.windower.push(self.filter.process(chunk))
         if self.spec.normalizer is not None and len(windows):
-            windows = self.spec.normalizer.transform(windows)
+            windows = self.spec.normalizer.transform_inplace(windows)  # a fresh array: ours
         return windows, ends
 
     def reset(self) -> None:

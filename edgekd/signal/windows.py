@@ -16,9 +16,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-from numpy.lib.stride_tricks import sliding_window_view
+from numpy.lib.stride_tricks import as_strided
 
-from edgekd.data.recording import UNLABELLED
+UNLABELLED = -1  # the data model's "no label" (edgekd.data.recording); signal imports numpy only
 
 
 @dataclass(frozen=True)
@@ -34,33 +34,48 @@ class WindowSpec:
 
 
 class StreamingWindower:
-    """Cuts windows from a stream of sample chunks; keeps only the last ``window - 1`` samples."""
+    """Cuts windows from a stream of sample chunks; keeps only the last ``window - 1`` samples,
+    channel-major in one buffer that is reused from call to call (no per-chunk allocation
+    unless a window is due: the windows returned are always a fresh array)."""
 
     def __init__(self, spec: WindowSpec, n_chans: int):
         self.spec, self.n_chans = spec, n_chans
-        self._tail = np.empty((0, n_chans), dtype=np.float32)
+        self._buf = np.empty((n_chans, max(4 * spec.window, 256)), dtype=np.float32)
+        self._fill = 0  # valid samples in _buf (the newest at _fill - 1)
         self._seen = 0  # samples received so far
 
     def push(self, chunk: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Add ``chunk`` ``[n, n_chans]``; return windows ``[k, n_chans, window]`` that became
         complete and the absolute index of each one's last sample ``[k]``."""
         w, hop = self.spec.window, self.spec.hop
-        buf = np.concatenate([self._tail, np.asarray(chunk, dtype=np.float32)])
-        first_abs = self._seen - len(self._tail)  # absolute index of buf[0]
-        ends = _window_ends(self._seen, self._seen + len(chunk), w, hop)
+        lo = self._seen
+        self._append(chunk)
         self._seen += len(chunk)
-        self._tail = buf[max(len(buf) - (w - 1), 0):] if w > 1 else buf[:0]
-        if len(ends) == 0:
-            return np.empty((0, self.n_chans, w), dtype=np.float32), ends
-        views = sliding_window_view(buf, w, axis=0)  # [len-w+1, n_chans, w]
-        return np.ascontiguousarray(views[ends - (w - 1) - first_abs]), ends
+        first = max(lo, w - 1)
+        first += (-(first + 1 - w)) % hop          # the first end on the hop grid, >= lo
+        if first >= self._seen:
+            return np.empty((0, self.n_chans, w), dtype=np.float32), np.empty(0, np.int64)
+        k = (self._seen - 1 - first) // hop + 1
+        start = first - (w - 1) - (self._seen - self._fill)   # of the first window, in _buf
+        ends = np.arange(first, first + k * hop, hop, dtype=np.int64)
+        if k == 1:   # the live case: one window, a plain slice is cheaper than a strided view
+            return self._buf[None, :, start:start + w].copy(), ends
+        view = self._buf[:, start:]
+        s_chan, s_time = view.strides
+        windows = as_strided(view, shape=(k, self.n_chans, w),
+                             strides=(hop * s_time, s_chan, s_time), writeable=False)
+        return np.array(windows), ends
 
-
-def _window_ends(lo: int, seen: int, w: int, hop: int) -> np.ndarray:
-    """Absolute end indices e in [lo, seen) that fall on the hop grid."""
-    lo = max(lo, w - 1)
-    first = lo + (-(lo + 1 - w)) % hop
-    return np.arange(first, seen, hop, dtype=np.int64)
+    def _append(self, chunk: np.ndarray) -> None:
+        n, keep = len(chunk), min(self._fill, self.spec.window - 1)
+        if self._fill + n > self._buf.shape[1]:  # room for the new samples behind the tail
+            size = max(self._buf.shape[1], keep + n)
+            buf = self._buf if size == self._buf.shape[1] else np.empty((self.n_chans, size),
+                                                                        np.float32)
+            buf[:, :keep] = self._buf[:, self._fill - keep:self._fill]
+            self._buf, self._fill = buf, keep
+        self._buf[:, self._fill:self._fill + n] = np.asarray(chunk).T
+        self._fill += n
 
 
 def window_labels(labels: np.ndarray, repetition: np.ndarray, ends: np.ndarray, window: int,

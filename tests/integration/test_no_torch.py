@@ -10,7 +10,7 @@ CHECK = ("import sys; import {mods}; "
 
 @pytest.mark.parametrize("mods", [
     "edgekd.signal, firmware_bridge", "export", "edgekd.data.readers", "export.runtime",
-    "firmware_bridge.session, firmware_bridge.live, firmware_bridge.emulator, "
+    "firmware_bridge.runner, firmware_bridge.consumer, firmware_bridge.emulator, "
     "firmware_bridge.transport, firmware_bridge.protocols, firmware_bridge.sinks",
     "edgekd.cli",   # the CLI as a whole: `edgekd stream` must start on a torch-free edge host
 ])

@@ -1,6 +1,7 @@
 import numpy as np
 import pytest
 
+from edgekd.errors import ConfigError
 from firmware_bridge.decision import DecisionPolicy
 
 
@@ -16,5 +17,5 @@ def test_rejection_and_majority_vote():
 
 
 def test_invalid_policy():
-    with pytest.raises(ValueError):
+    with pytest.raises(ConfigError):
         DecisionPolicy(threshold=1.0)

@@ -1,0 +1,156 @@
+"""``edgekd stream`` as library code, the I/O side: open the port, bring the device up, run the
+one reader thread and feed the pure consumer (:class:`~firmware_bridge.consumer.LiveSession`)
+until the source ends, the duration is over, the device goes away (without reconnect) or
+Ctrl-C. On the way out the stop command is sent and every sink is closed."""
+
+from __future__ import annotations
+
+import queue
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from edgekd.errors import ConfigError, EdgekdError
+from firmware_bridge.consumer import LiveSession
+from firmware_bridge.decision import DecisionPolicy
+from firmware_bridge.protocols import PROTOCOLS
+from firmware_bridge.transport import (Chunk, Connected, EndOfStream, Outage, ReaderThread,
+                                       Recorder, handshake, open_port)
+from firmware_bridge.types import StreamModel
+
+QUEUE_CHUNKS = 4096
+
+
+@dataclass(kw_only=True)
+class StreamOptions:
+    """Everything ``edgekd stream`` needs besides the model; validated on construction."""
+
+    port: str
+    protocol: str = "edgekd-v2"
+    baudrate: int | None = None
+    threshold: float = 0.0
+    vote: int = 1
+    duration: float | None = None
+    reconnect: bool = True
+    record: Path | None = None
+    ground_truth: Path | None = None
+    sinks: list = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        PROTOCOLS.get(self.protocol)        # an unknown name is a ConfigError with choices
+        DecisionPolicy(self.threshold, self.vote)
+        if not self.port:
+            raise ConfigError("--port: empty; give a device path or URL")
+        if self.baudrate is not None and self.baudrate <= 0:
+            raise ConfigError(f"--baud {self.baudrate}: must be > 0")
+        if self.duration is not None and not self.duration > 0:
+            raise ConfigError(f"--duration {self.duration}: must be > 0 seconds")
+        if self.ground_truth is not None and not Path(self.ground_truth).with_suffix(
+                ".npz").is_file():
+            raise ConfigError(f"--ground-truth {self.ground_truth}: "
+                              f"{Path(self.ground_truth).with_suffix('.npz')} not found")
+
+
+def run_stream(opts: StreamOptions, model: StreamModel | None, on_tick=None) -> dict:
+    """Stream until done; ``on_tick(session)`` is called about 10 times a second (live view).
+    ``model`` is handed in by the caller (None: show the device's own decisions only)."""
+    protocol = PROTOCOLS.get(opts.protocol)
+    session = LiveSession(protocol, model, DecisionPolicy(opts.threshold, opts.vote),
+                          opts.sinks, keep_decisions=opts.ground_truth is not None)
+    baud = opts.baudrate or protocol.default_baudrate
+    hs = protocol.handshake()
+    port = open_port(opts.port, baud)
+    try:
+        handshake(port, hs, opts.port)
+    except BaseException:
+        port.close()
+        raise
+    session.on_connect(reconnect=False)
+    recorder = Recorder(opts.record) if opts.record else None
+    chunks: queue.Queue = queue.Queue(maxsize=QUEUE_CHUNKS)
+    reader = ReaderThread(port, lambda: open_port(opts.port, baud), chunks, hs,
+                          protocol.stop_command(), recorder=recorder, where=opts.port)
+    start = time.monotonic()
+    reader.start()
+    try:
+        ended_by = _consume(session, chunks, opts, on_tick, start)
+    except KeyboardInterrupt:
+        ended_by = "interrupted"   # Ctrl-C ends the session cleanly: the summary is still made
+    finally:
+        reader.stop()
+        if recorder:
+            recorder.close()
+        for sink in opts.sinks:
+            close = getattr(sink, "close", None)  # a plain callable is a sink too
+            if close:
+                close()
+    return _report(session, reader, opts, ended_by, time.monotonic() - start)
+
+
+def _consume(session: LiveSession, chunks: queue.Queue, opts: StreamOptions, on_tick,
+             start: float) -> str:
+    last_tick = 0.0
+    while opts.duration is None or time.monotonic() - start < opts.duration:
+        try:
+            msg = chunks.get(timeout=0.1)
+        except queue.Empty:
+            msg = None
+        kind = type(msg)
+        if kind is Chunk:
+            session.on_bytes(msg.data, msg.t_ns)
+            if session.ended:
+                return "the device ended the stream"
+        elif kind is Connected:
+            session.on_connect(msg.reconnect)
+        elif kind is Outage:
+            session.on_outage()
+            if not opts.reconnect:
+                return f"device lost ({msg.reason})"
+        elif kind is EndOfStream:
+            session.on_end()
+            return msg.reason
+        if on_tick and time.monotonic() - last_tick > 0.1:
+            on_tick(session)
+            last_tick = time.monotonic()
+    return "duration reached"
+
+
+def _report(session: LiveSession, reader: ReaderThread, opts: StreamOptions, ended_by: str,
+            seconds: float) -> dict:
+    report = session.report()
+    report.update(host_dropped_bytes=reader.overflow_bytes, reconnects=reader.reconnects,
+                  ended_by=ended_by, seconds=round(seconds, 3))
+    losses = {k: report[k] for k in ("host_dropped_bytes", "frames_missing", "crc_errors",
+                                     "bad_frames", "outages") if report[k]}
+    report["lossy"] = bool(losses)
+    if losses:
+        report["lossy_because"] = ", ".join(f"{k}={v}" for k, v in losses.items())
+    if opts.ground_truth:
+        report.update(online_accuracy(session, opts.ground_truth))
+    return report
+
+
+def online_accuracy(session: LiveSession, ground_truth: Path) -> dict:
+    """Accuracy of the decisions against the emulator's per-sample labels, on the windows the
+    offline pipeline would label (last sample labelled, no label change inside)."""
+    from edgekd.signal import window_labels
+    try:
+        gt = np.load(Path(ground_truth).with_suffix(".npz"))
+        labels = gt["labels"]
+    except (OSError, KeyError, ValueError) as err:
+        raise EdgekdError(f"{ground_truth}: not a ground-truth file written by edgekd simulate "
+                          f"({err})") from None
+    pairs = [(e, lab) for e, lab in session.decisions if e < len(labels)]
+    if not pairs or session.model is None:
+        return {"online_accuracy": None, "scored_decisions": 0}
+    ends = np.array([e for e, _ in pairs])
+    pred = np.array([-2 if lab is None else lab for _, lab in pairs])
+    y, keep = window_labels(labels, np.zeros_like(labels), ends, session.model.window)
+    keep &= pred != -2
+    return {"online_accuracy": float((pred[keep] == y[keep]).mean()) if keep.any() else None,
+            "scored_decisions": int(keep.sum())}
+
+
+__all__ = ["StreamOptions", "online_accuracy", "run_stream"]
