@@ -121,3 +121,11 @@ def test_error_text_is_printed_literally_not_as_markup(tmp_path, capsys):
                         "4", "--out", str(tmp_path / "run"), "--device", "cpu"], capsys)
     assert code == 1
     assert "person P00: test session ['4'] not found (have ['S0', 'S1'])" in err.replace("\n", " ")
+
+
+def test_error_lines_escape_markup_like_text(capsys):
+    """numpy 2 lists print as [np.str_('S0')], which rich would take for a markup tag."""
+    from edgekd.cli.console import print_error
+    print_error("have [np.str_('S0'), np.str_('S1')] and [bold]x[/bold]")
+    assert capsys.readouterr().err.strip() == \
+        "error: have [np.str_('S0'), np.str_('S1')] and [bold]x[/bold]"
