@@ -31,6 +31,7 @@ from edgekd.train.distributed import DistContext, device_for, init_from_env
 from edgekd.train.loop import EpochStats, fit, pick_device, predict_logits, stable_seed
 from edgekd.train.metrics import classification_metrics, mean_sd
 from edgekd.train.runs import MODEL_FILE, load_model, model_for
+from edgekd.train.seen import record_identity
 from edgekd.train.task import ClassificationTask
 
 log = logging.getLogger("edgekd.train")
@@ -104,6 +105,8 @@ def train_run(cfg: TrainConfig | None, out: str | Path, resume: bool = False,
         start = time.perf_counter()
         dataset, full = load_training_data(cfg)
         splits = build_splits(cfg, dataset)
+        if ctx.is_main:  # what each split's model sees, by content, for honest evaluation
+            record_identity(out, cfg, full, splits, resume)
         task_factory, extra = default_task, None
         if cfg.kd.active:
             from edgekd.distill.setup import distill_task_factory, teacher_identity
