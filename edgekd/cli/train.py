@@ -129,9 +129,9 @@ def evaluate(
 def print_evaluation_notes(result: dict) -> None:
     """Everything left out of the scores, and why."""
     for name, e in result["excluded"].items():
-        print_warning(f"{name}: excluded {e['windows']} of {e['of']} windows, the same data this "
-                      f"model was trained or validated on ({e['matches']}); scored the other "
-                      f"{e['kept']}")
+        print_warning(f"{name}: excluded {e['windows']} of {e['of']} windows ({e['in_data']}): "
+                      f"the same content this model was trained or validated on "
+                      f"({e['matches']}); scored the other {e['kept']}")
     for name, why in result["refused"].items():
         print_warning(f"{name}: not scored: {why}")
     if result["absent"]:

@@ -96,9 +96,13 @@ class _Evaluation:
             out["absent"][name] = absent
             return
         if self.identity is not None:
-            idx, excluded = screen(self.identity, name, hashes, idx)
-            if excluded:
-                out["excluded"][name] = excluded
+            idx, dropped, matches = screen(self.identity, name, hashes, idx)
+            if len(dropped):
+                out["excluded"][name] = {
+                    "windows": len(dropped), "of": len(idx) + len(dropped), "kept": len(idx),
+                    "in_data": ", ".join(sorted({f"{p}/{s}" for p, s in
+                                                 zip(ws.person[dropped], ws.session[dropped])})),
+                    "matches": matches}
         if len(idx) == 0:
             out["refused"][name] = ("every window overlaps data this model was trained or "
                                     f"validated on ({out['excluded'][name]['matches']})")

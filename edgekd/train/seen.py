@@ -108,18 +108,16 @@ def seen_labels(identity: dict, split_name: str) -> dict[str, tuple[str, int]]:
 
 
 def screen(identity: dict, split_name: str, hashes: np.ndarray,
-           idx: np.ndarray) -> tuple[np.ndarray, dict | None]:
-    """Drop from ``idx`` the windows whose block hash (``hashes``, one per window of the whole
-    window set) the split's model has seen; returns (kept indices, what was excluded or None)."""
+           idx: np.ndarray) -> tuple[np.ndarray, np.ndarray, str]:
+    """Split ``idx`` into (kept, overlapping) by whether the window's block hash (``hashes``,
+    one per window of the whole window set) is among what the split's model trained or
+    validated on; the third item names the training data the overlapping windows match."""
     if split_name not in identity["splits"]:
         raise EdgekdError(f"split {split_name!r} is missing from the run's {IDENTITY_FILE}")
     seen = seen_labels(identity, split_name)
     overlap = np.fromiter((h in seen for h in hashes[idx]), dtype=bool, count=len(idx))
-    if not overlap.any():
-        return idx, None
     matched = {seen[h] for h in set(hashes[idx][overlap])}
-    return idx[~overlap], {"windows": int(overlap.sum()), "of": int(len(idx)),
-                           "kept": int((~overlap).sum()), "matches": summarize_labels(matched)}
+    return idx[~overlap], idx[overlap], summarize_labels(matched)
 
 
 def name_clashes(identity: dict, dataset: Dataset, blocks: Blocks) -> list[str]:
