@@ -64,8 +64,11 @@ def _split_record(cfg, blocks: Blocks, groups: list[np.ndarray], prepared: Prepa
 
 
 def ancestors(cfg) -> list[str]:
-    """Runs whose models shaped this one: its ``init_from`` weights and offline teachers."""
-    teachers = list(cfg.kd.teachers) if cfg.kd.mode == "offline" else []
+    """Runs whose models shaped this one: its ``init_from`` weights and offline teachers (not
+    for the alpha=0 baseline, which never runs them)."""
+    kd = cfg.kd
+    taught = kd.mode == "offline" and (kd.alpha > 0 or kd.feature_student)
+    teachers = list(kd.teachers) if taught else []
     return ([cfg.init_from] if cfg.init_from else []) + teachers
 
 
