@@ -42,25 +42,32 @@ def record_identity(out: Path, cfg, full: Dataset, splits: list[PreparedSplit],
                        for r in full.recordings],
         "blocks": [[int(r), int(p), int(a), int(b), h] for r, p, a, b, h in
                    zip(blocks.rec, blocks.rep, blocks.start, blocks.stop, blocks.hashes)],
-        "splits": {p.split.name: _split_record(cfg, blocks, groups, p) for p in splits},
+        "splits": {p.split.name: _split_record(cfg, full, blocks, groups, p) for p in splits},
     }
     write_json_atomic(path, record)
     log.info("recorded the identity of %d recordings (%d blocks) in %s", len(full.recordings),
              len(blocks.rec), path)
 
 
-def _split_record(cfg, blocks: Blocks, groups: list[np.ndarray], prepared: PreparedSplit) -> dict:
+def _split_record(cfg, full: Dataset, blocks: Blocks, groups: list[np.ndarray],
+                  prepared: PreparedSplit) -> dict:
     def ids(*parts) -> list[int]:
         own = np.unique(np.concatenate([blocks.of_windows(p) for p in parts]))
         return sorted({int(g) for b in own for g in groups[b]})
+
+    def readable(block_ids: list[int]) -> str:
+        return summarize_labels(block_label(full.recordings[blocks.rec[b]], blocks.rep[b])
+                                for b in block_ids)
 
     inherited, unchecked = {}, []
     for run in ancestors(cfg):
         labels, note = ancestor_seen(run, prepared.split.name, prepared.split.person)
         inherited.update({h: [*lab, str(run)] for h, lab in labels.items()})
         unchecked += [note] if note else []
-    return {"person": prepared.split.person, "seen": ids(prepared.train, prepared.val),
-            "test": ids(prepared.test), "inherited": inherited, "unchecked": unchecked}
+    seen, test = ids(prepared.train, prepared.val), ids(prepared.test)
+    return {"person": prepared.split.person, "trained_on": readable(seen),
+            "tested_on": readable(test), "seen": seen, "test": test, "inherited": inherited,
+            "unchecked": unchecked}
 
 
 def ancestors(cfg) -> list[str]:
