@@ -60,8 +60,8 @@ class _Evaluation:
         self.dataset = (select_channels(full, cfg.data.channels,
                                         cfg.data.modality or full.primary_modality)
                         if cfg.data.channels is not None else full)
-        self.blocks = dataset_blocks(full) if identity else None
-        self._windows: dict[tuple, tuple[WindowSet, np.ndarray | None]] = {}
+        self.blocks = dataset_blocks(full) if identity is not None else None
+        self._windows: dict[str, tuple[WindowSet, np.ndarray | None]] = {}
         self._tests: dict[int, tuple[dict, dict]] = {}
 
     def warnings(self) -> list[str]:
@@ -83,7 +83,8 @@ class _Evaluation:
         key = json.dumps(raw.to_dict(), sort_keys=True)
         if key not in self._windows:
             ws = dataset_windows(self.dataset, raw, self.cfg.data.modality)
-            hashes = self.blocks.hashes[self.blocks.of_windows(ws)] if self.blocks else None
+            hashes = (self.blocks.hashes[self.blocks.of_windows(ws)]
+                      if self.blocks is not None else None)
             self._windows[key] = (ws, hashes)
         return self._windows[key]
 
@@ -92,8 +93,8 @@ class _Evaluation:
         spec = checkpoint_spec(ck)
         ws, hashes = self.windows(spec)
         idx, absent = self.candidates(ws, name, ck.get("split", name))
-        if idx is None:
-            out["absent"][name] = absent
+        if idx is None or len(idx) == 0:
+            out["absent"][name] = absent or "no labelled windows in the data"
             return
         if self.identity is not None:
             idx, dropped, matches = screen(self.identity, name, hashes, idx)
