@@ -10,7 +10,7 @@ from pathlib import Path
 
 import numpy as np
 
-from export.c.layers import (Add, AvgPool, Clamp, Conv, Gemm, MaxPool, Mean, QModel)
+from export.c.layers import (Add, AvgPool, Clamp, Conv, Gemm, MaxPool, Mean, Pick, QModel)
 from export.c.memory import MemoryPlan
 from export.c.prep import COEF_SHIFT, PrepPlan
 from export.c.toolchain import makefile
@@ -153,6 +153,11 @@ class _Emitter:
                    f"{layer.hi}", 8)
         self.calls.append(f"ek_clamp_layer(&{p}, {self.at(layer.x)}, {self.at(layer.y)});")
 
+    def _pick(self, i: int, layer: Pick, p: str) -> None:
+        c, t = self.model.tensors[layer.x].shape
+        self.param("ek_pick_t", p, f"{c}, {t}, {layer.index}, {layer.lo}, {layer.hi}", 12)
+        self.calls.append(f"ek_pick(&{p}, {self.at(layer.x)}, {self.at(layer.y)});")
+
 
 _TYPES = """\
 typedef edgekd_q_t ek_q_t;
@@ -173,8 +178,9 @@ typedef struct {
 typedef struct {
     uint16_t c, t_in, t_out; uint8_t kernel, stride, dilation, pad_l; int16_t lo, hi;
 } ek_maxpool_t;
-typedef struct { uint32_t size; int16_t za, zb, zy, lo, hi; int32_t ma, mb, n; } ek_add_t;
+typedef struct { uint32_t size; int16_t za, zb, zy, lo, hi; int64_t ma, mb; int32_t n; } ek_add_t;
 typedef struct { uint32_t size; int16_t lo, hi; } ek_clamp_t;
+typedef struct { uint16_t c, t_in, index; int16_t lo, hi; } ek_pick_t;
 
 """
 
@@ -195,9 +201,10 @@ _PROTOTYPES = {
     "maxpool": "static void ek_maxpool(const ek_maxpool_t *p, const ek_q_t *x, ek_q_t *y);",
     "add": "static void ek_add(const ek_add_t *p, const ek_q_t *a, const ek_q_t *b, ek_q_t *y);",
     "clamp": "static void ek_clamp_layer(const ek_clamp_t *p, const ek_q_t *x, ek_q_t *y);",
+    "pick": "static void ek_pick(const ek_pick_t *p, const ek_q_t *x, ek_q_t *y);",
 }
 _KERNEL = {"conv": "conv", "gemm": "gemm", "mean": "avg", "avgpool": "avg", "maxpool": "maxpool",
-           "add": "add", "clamp": "clamp"}
+           "add": "add", "clamp": "clamp", "pick": "pick"}
 
 
 def _kernels(model: QModel) -> str:

@@ -18,8 +18,8 @@ import numpy as np
 
 from edgekd.errors import EdgekdError
 from export.c.fixedpoint import multiplier
-from export.c.layers import (Add, AvgPool, Clamp, Conv, Gemm, MaxPool, Mean, QModel, QTensor,
-                             inputs_of, out_len)
+from export.c.layers import (Add, AvgPool, Clamp, Conv, Gemm, MaxPool, Mean, Pick, QModel,
+                             QTensor, inputs_of, out_len)
 
 RECURRENT = {"LSTM", "GRU", "RNN", "DynamicQuantizeLSTM"}
 LAYOUT_OPS = {"Reshape", "Flatten", "Squeeze", "Unsqueeze", "Identity"}
@@ -230,13 +230,11 @@ def _add(r: _Reader, node) -> Add:
         r.fail(node, f"broadcasting {list(a.shape)} + {list(b.shape)} is not supported")
     y = r.quantized_output(node, a.shape)
     ratios = (a.scale / y.scale, b.scale / y.scale)
-    # one shift for both terms: the larger multiplier gets 30 bits
-    n = 30 - int(np.floor(np.log2(max(ratios))))
+    # one shift for both terms, >= 32 (the C library's fast rounding): the larger multiplier
+    # gets at least 30 bits; |(a - z_a) · M_a + (b - z_b) · M_b| stays far below 2^62
+    n = max(32, 30 - int(np.floor(np.log2(max(ratios)))))
     ma, mb = (int(round(v * 2.0 ** n)) for v in ratios)
-    if max(ma, mb) >= 1 << 31:         # rounded up to 2^31: one bit less
-        n -= 1
-        ma, mb = (int(round(v * 2.0 ** n)) for v in ratios)
-    if not 1 <= n <= 62:
+    if n > 62 or 255 * (ma + mb) >= 2 ** 61:
         r.fail(node, f"scale ratios {ratios} cannot be represented")
     return Add(a.name, b.name, y.name, ma, mb, n, *_range(r))
 
@@ -279,7 +277,19 @@ def _clamp(r: _Reader, node) -> Clamp:
     return Clamp(x.name, y.name, int(np.clip(q[0], lo, hi)), int(np.clip(q[1], lo, hi)))
 
 
-_HANDLERS = {"Conv": _conv, "Gemm": _gemm, "ReduceMean": _mean, "GlobalAveragePool": _mean,
+def _gather(r: _Reader, node) -> Pick:
+    x = r.act(node, node.input[0])
+    index = r.consts.get(node.input[1])
+    if _attrs(node).get("axis", 0) % 3 != 2 or index is None or np.ndim(index) != 0 or len(
+            x.shape) != 2:
+        r.fail(node, "only Gather of one constant time step of a [C, T] activation is supported")
+    y = r.quantized_output(node, (x.shape[0],))
+    if (y.scale, y.zero_point) != (x.scale, x.zero_point):
+        r.fail(node, "input and output must share scale and zero point")
+    return Pick(x.name, y.name, int(index) % x.shape[1], *_range(r))
+
+
+_HANDLERS = {"Conv": _conv, "Gather": _gather, "Gemm": _gemm, "ReduceMean": _mean, "GlobalAveragePool": _mean,
              "Add": _add, "MaxPool": _pool, "AveragePool": _pool, "Relu": _clamp,
              "Clip": _clamp}
 

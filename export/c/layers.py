@@ -140,7 +140,20 @@ class Clamp:
     op: str = "clamp"
 
 
-Layer = Conv | Gemm | Mean | AvgPool | MaxPool | Add | Clamp
+@dataclass
+class Pick:
+    """One time step of every channel (Gather on the time axis: a TCN reads its last step):
+    ``[C, T] → [C]``, the same scale and zero point."""
+
+    x: str
+    y: str
+    index: int      # in 0 .. T-1
+    lo: int
+    hi: int
+    op: str = "pick"
+
+
+Layer = Conv | Gemm | Mean | AvgPool | MaxPool | Add | Clamp | Pick
 
 
 @dataclass

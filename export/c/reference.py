@@ -9,7 +9,8 @@ does not matter and C and numpy agree bit for bit):
 * AvgPool: the same over each window of ``kernel`` samples;
 * MaxPool: the max over the valid positions of each window (same scale in and out);
 * Add: ``clamp(rne(((a − z_a) · M_a + (b − z_b) · M_b) / 2^n) + z_y)``;
-* Clamp (ReLU/Clip in the quantized domain): ``min(max(q, lo), hi)``.
+* Clamp (ReLU/Clip in the quantized domain): ``min(max(q, lo), hi)``;
+* Pick (one time step, same scale): ``x[:, t]``, clamped.
 
 Decision: ``argmax`` of the quantized logits (the first on ties), and the softmax in Q15 from a
 table ``E[d] = round(65535 · exp(−s_out · d))`` over ``d = q_max − q``:
@@ -21,7 +22,8 @@ from __future__ import annotations
 import numpy as np
 
 from export.c.fixedpoint import requantize, rne_shift
-from export.c.layers import (Add, AvgPool, Clamp, Conv, Gemm, MaxPool, Mean, QModel, QTensor)
+from export.c.layers import (Add, AvgPool, Clamp, Conv, Gemm, MaxPool, Mean, Pick, QModel,
+                             QTensor)
 
 Q15_ONE = 32768
 
@@ -102,8 +104,12 @@ def _clamp(model: QModel, layer: Clamp, values: dict) -> np.ndarray:
     return np.clip(values[layer.x], layer.lo, layer.hi).astype(np.int32)
 
 
+def _pick(model: QModel, layer: Pick, values: dict) -> np.ndarray:
+    return np.clip(values[layer.x][:, :, layer.index], layer.lo, layer.hi).astype(np.int32)
+
+
 _LAYER = {Conv: _conv, Gemm: _gemm, Mean: _mean, AvgPool: _avgpool, MaxPool: _maxpool,
-          Add: _add, Clamp: _clamp}
+          Add: _add, Clamp: _clamp, Pick: _pick}
 
 
 def softmax_table(out_scale: float, span: int = 256) -> np.ndarray:

@@ -16,14 +16,6 @@
  * what GCC, Clang and Arm Compiler do. Refuse to build elsewhere rather than compute wrong. */
 typedef char ek_needs_arithmetic_shift[(((int64_t)-3) >> 1) == -2 ? 1 : -1];
 
-/* round(p / 2^n), ties to even, n in 1..62 */
-static int64_t ek_rne(int64_t p, int32_t n) {
-    const int64_t q = p >> n;
-    const int64_t r = p & ((((int64_t)1) << n) - 1);
-    const int64_t half = ((int64_t)1) << (n - 1);
-    return q + ((r > half || (r == half && (q & 1))) ? 1 : 0);
-}
-
 #if defined(__GNUC__)
 #define EK_INLINE __attribute__((always_inline)) inline
 #define EK_NOINLINE __attribute__((noinline))
@@ -32,34 +24,52 @@ static int64_t ek_rne(int64_t p, int32_t n) {
 #define EK_NOINLINE
 #endif
 
+/* round(p / 2^n), ties to even, n in 1..62 (cheap when n is a constant) */
+static EK_INLINE int64_t ek_rne(int64_t p, int32_t n) {
+    const int64_t q = p >> n;
+    const int64_t r = p & ((((int64_t)1) << n) - 1);
+    const int64_t half = ((int64_t)1) << (n - 1);
+    return q + ((r > half || (r == half && (q & 1))) ? 1 : 0);
+}
+
+/* The same for n in 32..62 and |p| < 2^62 without a 64-bit variable shift:
+ * rne(p / 2^n) = (p + 2^(n-1) - 1 + bit n of p) >> n, and ">> n" is the high word >> (n - 32).
+ * ek_half_m1(n) = 2^(n-1) - 1 is built from 32-bit halves; a loop computes it once. */
+static EK_INLINE int64_t ek_half_m1(int32_t n) {
+    const uint32_t s = (uint32_t)n - 32u;
+    const uint32_t half = (1u << s) >> 1;                /* 2^(s-1), 0 when s == 0 */
+    return (int64_t)((((uint64_t)(half ? half - 1u : 0u)) << 32) | (s ? 0xFFFFFFFFu : 0x7FFFFFFFu));
+}
+
+static EK_INLINE int32_t ek_rne_hi_r(int64_t p, uint32_t s, int64_t half_m1) {
+    const uint32_t bit_n = (uint32_t)((int32_t)(p >> 32) >> s) & 1u;
+    p += half_m1 + (int64_t)bit_n;
+    return (int32_t)(p >> 32) >> s;
+}
+
+static EK_INLINE int32_t ek_rne_hi(int64_t p, int32_t n) {
+    return ek_rne_hi_r(p, (uint32_t)n - 32u, ek_half_m1(n));
+}
+
+static EK_INLINE int64_t ek_shift_round(int64_t p, int32_t n) {
+    return n >= 32 ? (int64_t)ek_rne_hi(p, n) : ek_rne(p, n);
+}
+
 static int32_t ek_clamp(int64_t v, int32_t lo, int32_t hi) {
     return v < lo ? lo : (v > hi ? hi : (int32_t)v);
 }
 
-/* clamp(rne(acc * m / 2^n) + zp, lo, hi). For n >= 32 (every requantisation ratio below 1/2,
- * since multipliers are normalised to [2^30, 2^31)) the rounding needs no 64-bit variable
- * shift: rne(p / 2^n) = (p + 2^(n-1) - 1 + bit n of p) >> n, and ">> n" is the high word
- * shifted by n - 32. */
+/* clamp(rne(acc * m / 2^n) + zp, lo, hi); multipliers are normalised to [2^30, 2^31), so
+ * n >= 32 for every requantisation ratio below 1/2 (the fast path). */
 static EK_INLINE int32_t ek_requant(int32_t acc, int32_t m, int32_t n, int32_t zp, int32_t lo,
                                     int32_t hi) {
-    int64_t p = (int64_t)acc * m;
-    int32_t v;
-    if (n >= 32) {
-        const uint32_t s = (uint32_t)n - 32u;
-        const uint32_t half = (1u << s) >> 1;            /* 2^(s-1), 0 when s == 0 */
-        const uint32_t r_hi = half ? half - 1u : 0u;
-        const uint32_t r_lo = s ? 0xFFFFFFFFu : 0x7FFFFFFFu;
-        const uint32_t bit_n = (uint32_t)((int32_t)(p >> 32) >> s) & 1u;
-        p += (int64_t)((((uint64_t)r_hi) << 32) | r_lo) + (int64_t)bit_n;
-        v = (int32_t)(p >> 32) >> s;
-        v += zp;
-        return v < lo ? lo : (v > hi ? hi : v);
-    }
-    return ek_clamp(ek_rne(p, n) + zp, lo, hi);
+    const int64_t p = (int64_t)acc * m;
+    /* the slow path's result may exceed int32: clamp it (to a range wider than any output) */
+    const int32_t v = (n >= 32 ? ek_rne_hi(p, n) : ek_clamp(ek_rne(p, n), -(1 << 30), 1 << 30)) + zp;
+    return v < lo ? lo : (v > hi ? hi : v);
 }
 
 /* ---- network kernels (activations channel-major: x[c * T + t]) ---- */
-
 
 #if EK_USES_CONV || EK_USES_GEMM
 /* Dot products of two weight rows with the column buffer, all padded to n4 groups of four.
@@ -236,11 +246,14 @@ static void ek_maxpool(const ek_maxpool_t *p, const ek_q_t *x, ek_q_t *y) {
 
 #if EK_USES_ADD
 static void ek_add(const ek_add_t *p, const ek_q_t *a, const ek_q_t *b, ek_q_t *y) {
+    const int32_t za = p->za, zb = p->zb, zy = p->zy, lo = p->lo, hi = p->hi;
+    const int64_t ma = p->ma, mb = p->mb, half_m1 = ek_half_m1(p->n);  /* n >= 32 */
+    const uint32_t s = (uint32_t)p->n - 32u, size = p->size;
     uint32_t i;
-    for (i = 0; i < p->size; ++i) {
-        const int64_t s = (int64_t)((int32_t)a[i] - p->za) * p->ma
-                        + (int64_t)((int32_t)b[i] - p->zb) * p->mb;
-        y[i] = (ek_q_t)ek_clamp(ek_rne(s, p->n) + p->zy, p->lo, p->hi);
+    for (i = 0; i < size; ++i) {
+        const int64_t sum = (int64_t)((int32_t)a[i] - za) * ma + (int64_t)((int32_t)b[i] - zb) * mb;
+        const int32_t v = ek_rne_hi_r(sum, s, half_m1) + zy;
+        y[i] = (ek_q_t)(v < lo ? lo : (v > hi ? hi : v));
     }
 }
 #endif
@@ -250,6 +263,15 @@ static void ek_clamp_layer(const ek_clamp_t *p, const ek_q_t *x, ek_q_t *y) {
     uint32_t i;
     for (i = 0; i < p->size; ++i) {
         y[i] = (ek_q_t)ek_clamp(x[i], p->lo, p->hi);
+    }
+}
+#endif
+
+#if EK_USES_PICK
+static void ek_pick(const ek_pick_t *p, const ek_q_t *x, ek_q_t *y) {
+    uint32_t c;
+    for (c = 0; c < p->c; ++c) {
+        y[c] = (ek_q_t)ek_clamp(x[c * p->t_in + p->index], p->lo, p->hi);
     }
 }
 #endif
@@ -340,7 +362,7 @@ static int32_t ek_filter(uint32_t c, int32_t sample) { (void)c; return sample * 
 /* normalisation and input quantisation folded into one fixed-point multiply-add */
 static ek_q_t ek_quantize(uint32_t c, int32_t f) {
     const int64_t p = (int64_t)f * ek_norm_m[c] + ek_norm_b[c];
-    return (ek_q_t)ek_clamp(ek_rne(p, ek_norm_n[c]) + EK_INPUT_ZP, EK_Q_MIN, EK_Q_MAX);
+    return (ek_q_t)ek_clamp(ek_shift_round(p, ek_norm_n[c]) + EK_INPUT_ZP, EK_Q_MIN, EK_Q_MAX);
 }
 
 /* ---- decision ---- */
