@@ -231,14 +231,15 @@ class LibraryInfo:
 
 def _prep_source(e: _Emitter, prep: PrepPlan) -> str:
     lo, hi = -(1 << (prep.sample_bits - 1)), (1 << (prep.sample_bits - 1)) - 1
+    saturate = (f"return v < ({lo}) ? ({lo}) : (v > {hi} ? {hi} : (int32_t)v);"
+                if prep.sample_bits not in (16, 32) else "return (int32_t)v;  /* the full type */")
     out = [f"#define EK_SECTIONS {prep.sections}\n#define EK_COEF_SHIFT {COEF_SHIFT}\n"
            f"#define EK_FRAC_ONE {1 << prep.frac_bits}\n"
            f"#define EK_FRAC_SCALE {float(1 << prep.frac_bits)!r}f\n"
            f"#define EK_INPUT_ZP {prep.zero_point}\n#define EK_Q_MIN {prep.lo}\n"
            f"#define EK_Q_MAX {prep.hi}\n\n"
            f"/* samples saturate to the declared {prep.sample_bits}-bit range */\n"
-           f"static int32_t ek_sample(edgekd_sample_t v) {{\n"
-           f"    return v < ({lo}) ? ({lo}) : (v > {hi} ? {hi} : (int32_t)v);\n}}\n\n"]
+           f"static int32_t ek_sample(edgekd_sample_t v) {{\n    {saturate}\n}}\n\n"]
     if prep.sections and prep.float_filters:
         out += [e.text("float", "ek_sos", prep.sos32), e.text("float", "ek_zi", prep.zi32)]
     elif prep.sections:
@@ -382,3 +383,23 @@ def readme(model: QModel, prep: PrepPlan, sizes: Sizes, info: LibraryInfo,
         size_rows="\n".join(rows), float_note=float_note, checks="; ".join(checks),
         qemu_samples=demo_samples)
     return Template((TEMPLATES / "README.md").read_text()).substitute(values)
+
+
+def generate(lib: Path, model: QModel, prep: PrepPlan, info: LibraryInfo, filters: dict,
+             memory_source: str = "estimated at generation (code size not measured)",
+             flash_summary: str | None = None, ram_summary: str | None = None) -> Sizes:
+    """Write the library for ``model`` and ``prep`` into ``lib``; returns its data sizes."""
+    from export.c.layers import macs
+    from export.c.memory import plan_memory
+    from export.c.reference import softmax_table
+
+    mem = plan_memory(model)
+    table = softmax_table(model.tensors[model.output].scale)
+    model_src, const_bytes = model_header(model, prep, mem, table, info)
+    sizes = Sizes(const_bytes, ram_bytes(model, prep, mem), mem.arena_bytes, macs(model))
+    header = public_header(model, prep, sizes, info, memory_source,
+                           flash_summary or f"{sizes.const_bytes} of constants + code",
+                           ram_summary or f"{sizes.ram_bytes} static (activation arena "
+                                          f"{sizes.arena_bytes}) + stack", filters)
+    write_sources(lib, header, model_src)
+    return sizes

@@ -51,6 +51,7 @@ class _Reader:
         self.weights: dict[str, _Const] = {}     # DequantizeLinear of an initializer
         self.alias: dict[str, QTensor] = {}      # float name → the quantized tensor (or view)
         self.tensors: dict[str, QTensor] = {}
+        self.views: dict[str, QTensor] = {}      # quantized name → a reshaped buffer
         self.layers: list = []
         self.dtypes: set[str] = set()
 
@@ -94,6 +95,11 @@ def read_qdq(path: str | Path) -> QModel:
 
     proto = onnx.load(str(path))
     r = _Reader(proto, str(path))
+    for node in proto.graph.node:          # before anything else fails on their helper ops
+        if node.op_type in RECURRENT:
+            r.fail(node, "recurrent layers have no C implementation in edgekd (float or "
+                         "integer); export a convolutional student (cnn, micro_cnn, micro_tcn, "
+                         "tcn) for a microcontroller")
     graph_in = proto.graph.input[0]
     dims = [d.dim_value for d in graph_in.type.tensor_type.shape.dim]
     if len(dims) != 3 or not dims[1] or not dims[2]:
@@ -114,9 +120,6 @@ def read_qdq(path: str | Path) -> QModel:
             _layout(r, node)
         elif node.op_type in _HANDLERS:
             r.layers.append(_HANDLERS[node.op_type](r, node))
-        elif node.op_type in RECURRENT:
-            r.fail(node, "recurrent layers have no C implementation in edgekd; export a "
-                         "convolutional student (cnn, micro_cnn, micro_tcn) for a microcontroller")
         else:
             r.fail(node, f"not supported by the C export (supported: "
                          f"{', '.join(sorted(_HANDLERS))} between Q/DQ pairs)")
@@ -136,6 +139,8 @@ def _dequantize(r: _Reader, node) -> None:
     if src in r.consts:
         zp = r.consts[node.input[2]] if len(node.input) > 2 and node.input[2] else np.zeros(1)
         r.weights[node.output[0]] = _Const(r.consts[src], r.consts[node.input[1]], zp)
+    elif src in r.views:
+        r.alias[node.output[0]] = r.views[src]
     elif src in r.tensors:
         r.alias[node.output[0]] = r.tensors[src]
     else:
@@ -143,11 +148,27 @@ def _dequantize(r: _Reader, node) -> None:
 
 
 def _layout(r: _Reader, node) -> None:
-    """Reshape-like ops on a dequantized activation keep the channel-major memory order."""
+    """Flattening a dequantized activation keeps its channel-major memory order: the result
+    is a view of the same buffer (also when the exporter quantizes the view again)."""
     t = r.act(node, node.input[0])
-    if len(t.shape) == 2 and t.shape[1] != 1 and node.op_type != "Flatten":
-        r.fail(node, f"reshaping a [C, T] = {list(t.shape)} activation is not supported")
-    r.alias[node.output[0]] = QTensor(t.name, (t.size,), t.scale, t.zero_point)  # same buffer
+    shape = t.shape
+    if node.op_type == "Reshape":
+        target = r.consts.get(node.input[1])
+        kept = None if target is None else [int(v) for v in np.ravel(target)][1:]
+        if kept is None or len(kept) not in (1, len(t.shape)) or (
+                len(kept) == len(t.shape) and kept != list(t.shape)):
+            r.fail(node, f"only flattening a {list(t.shape)} activation is supported")
+        shape = (t.size,) if len(kept) == 1 else t.shape
+    elif node.op_type in ("Flatten", "Squeeze"):
+        shape = (t.size,)
+    view = QTensor(t.name, shape, t.scale, t.zero_point)
+    users = r.consumers[node.output[0]]
+    if len(users) == 1 and users[0].op_type == "QuantizeLinear":
+        if r.qparams(users[0]) != (t.scale, t.zero_point):
+            r.fail(node, "requantizing a reshaped activation is not supported")
+        r.views[users[0].output[0]] = view
+    else:
+        r.alias[node.output[0]] = view
 
 
 def _attrs(node) -> dict:

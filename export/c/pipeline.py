@@ -30,7 +30,6 @@ from edgekd.errors import ConfigError, EdgekdError
 from export.c import codegen, toolchain
 from export.c.graph import read_qdq
 from export.c.layers import QModel, macs
-from export.c.memory import plan_memory
 from export.c.prep import PrepPlan, plan_prep, stream_inputs
 from export.c.reference import decide, quantize_input, run_network, softmax_table
 
@@ -159,6 +158,7 @@ def _load(w: _Work, req) -> None:
 
     w.ckpt_path, w.split = choose_checkpoint(req.run_dir, req.split)
     w.model, w.ck = load_model(w.ckpt_path)
+    refuse_recurrent(w.model, w.ck["model_config"]["name"])
     cfg = resolve(base=w.ck["train_config"],
                   overrides={"data.path": str(req.data) if req.data else None})
     if not Path(cfg.data.path).exists():
@@ -174,6 +174,18 @@ def _load(w: _Work, req) -> None:
             w.prepared = prepared
             return
     raise EdgekdError(f"split {w.split!r} cannot be rebuilt from {cfg.data.path}")
+
+
+def refuse_recurrent(model, name: str) -> None:
+    """Refused before any work: edgekd's C library has no recurrent layer."""
+    from torch import nn
+
+    for path, module in model.named_modules():
+        if isinstance(module, nn.RNNBase):
+            raise EdgekdError(f"student {name!r}: its {type(module).__name__} layer {path!r} "
+                              "has no C implementation in edgekd (float or integer); export a "
+                              "convolutional student (cnn, micro_cnn, micro_tcn, tcn) for a "
+                              "microcontroller")
 
 
 def _quantize(w: _Work, req, tmp: Path) -> None:
@@ -269,14 +281,8 @@ def _plan_summary(w: _Work, req) -> dict:
             "activations": w.qmodel.act_dtype, "window": p.window, "hop": p.hop}
 
 
-def _generate(w: _Work, lib: Path):
-    mem = plan_memory(w.qmodel)
-    table = softmax_table(w.qmodel.tensors[w.qmodel.output].scale)
-    model_src, const_bytes = codegen.model_header(w.qmodel, w.prep, mem, table, _info(w))
-    sizes = codegen.Sizes(const_bytes, codegen.ram_bytes(w.qmodel, w.prep, mem),
-                          mem.arena_bytes, macs(w.qmodel))
-    header = _header(w, sizes, None)
-    codegen.write_sources(lib, header, model_src)
+def _generate(w: _Work, lib: Path) -> codegen.Sizes:
+    sizes = codegen.generate(lib, w.qmodel, w.prep, _info(w), w.meta["preprocess"]["filters"])
     (lib / "model.int8.onnx").write_bytes(w.artifact.read_bytes())
     return sizes
 
