@@ -54,6 +54,30 @@ def train(model: str, data: Path, out: Path, epochs: int) -> None:
     train_run(cfg, out, resume=(out / "config.yaml").exists())
 
 
+def cache_splits() -> None:
+    """Every person's export rebuilds the same dataset and splits (same data, same protocol):
+    load them once per protocol in this process. The export itself is unchanged."""
+    import edgekd.train.run as train_run_module
+
+    load, build, cache = (train_run_module.load_training_data, train_run_module.build_splits,
+                          {})
+
+    def cached_load(cfg):
+        key = ("data", repr(cfg.data))
+        if key not in cache:
+            cache[key] = load(cfg)
+        return cache[key]
+
+    def cached_build(cfg, dataset):
+        key = ("splits", repr(cfg.data), repr(cfg.split))
+        if key not in cache:
+            cache[key] = build(cfg, dataset)
+        return cache[key]
+
+    train_run_module.load_training_data = cached_load
+    train_run_module.build_splits = cached_build
+
+
 def export_person(run: Path, split: str, out: Path) -> dict:
     from export.pipeline import ExportRequest, export_run
 
@@ -106,6 +130,7 @@ def main() -> None:
     ap.add_argument("--people", type=int, default=None, help="first N people only (a quick try)")
     args = ap.parse_args()
     data, data_name = data_path(args.data, args.work)
+    cache_splits()
     result = {"data": data_name, "protocol": "per person; train reps 0-2, test rep 3; window 52, "
               "hop 5; 20 Hz high-pass + 50 Hz notch; the C library fed the raw test recordings "
               "(int16 counts, sample scale 1) from their first sample", "models": {},
