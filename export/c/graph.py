@@ -310,7 +310,8 @@ def _gather(r: _Reader, node) -> Pick:
     return Pick(x.name, y.name, int(index) % x.shape[1], *_range(r))
 
 
-_HANDLERS = {"Conv": _conv, "Gather": _gather, "Gemm": _gemm, "ReduceMean": _mean, "GlobalAveragePool": _mean,
+_HANDLERS = {"Conv": _conv, "Gather": _gather, "Gemm": _gemm, "ReduceMean": _mean,
+             "GlobalAveragePool": _mean,
              "Add": _add, "MaxPool": _pool, "AveragePool": _pool, "Relu": _clamp,
              "Clip": _clamp}
 

@@ -113,8 +113,8 @@ _LAYER = {Conv: _conv, Gemm: _gemm, Mean: _mean, AvgPool: _avgpool, MaxPool: _ma
 
 
 def softmax_table(out_scale: float, span: int = 256) -> np.ndarray:
-    """``E[d] = round(65535 · exp(−s_out · d))`` for ``d = 0 … span − 1``, cut after the last
-    non-zero entry (what the C library stores in flash)."""
+    """``E[d] = round(65535 · exp(−s_out · d))`` for ``d = 0 … span − 1``, cut after the
+    last non-zero entry (what the C library stores in flash)."""
     e = np.rint(65535.0 * np.exp(-float(out_scale) * np.arange(span))).astype(np.int64)
     nonzero = np.flatnonzero(e)
     return e[: nonzero[-1] + 1].astype(np.uint16)

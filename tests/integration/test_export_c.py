@@ -111,3 +111,9 @@ def test_parity_failure_writes_no_library_unless_forced(runs, tmp_path):
     assert not out.exists()
     report = json.loads((tmp_path / "export_report.json").read_text())["lib"]
     assert report["passed"] is False and report["written"] is False
+
+
+def test_bench_refuses_the_c_format_up_front(tmp_path):
+    from edgekd.bench.run import BenchOptions, bench
+    with pytest.raises(ConfigError, match="--formats c"):
+        bench(BenchOptions([str(tmp_path)], ("torch", "c")))
