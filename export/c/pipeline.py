@@ -248,7 +248,11 @@ def _stream_decisions(w: _Work) -> tuple[np.ndarray, list[str]]:
         logits = run_network(w.qmodel, windows)
         labels, probs = decide(logits, table)
         mine = np.flatnonzero(test.recording == rec_index)
-        top1[mine] = labels[(test.end[mine] - (w.prep.window - 1)) // w.prep.hop]
+        k, off = np.divmod(test.end[mine] - (w.prep.window - 1), w.prep.hop)
+        if np.any(off) or np.any(k >= len(labels)):
+            raise EdgekdError(f"{rec.source}: the test windows do not lie on the hop grid the "
+                              "device uses (a window every hop from the first sample)")
+        top1[mine] = labels[k]
         w.streams.append(_Stream(int(rec_index), counts, ends, logits, labels, probs))
     return top1, notes
 

@@ -117,3 +117,18 @@ def test_bench_refuses_the_c_format_up_front(tmp_path):
     from edgekd.bench.run import BenchOptions, bench
     with pytest.raises(ConfigError, match="--formats c"):
         bench(BenchOptions([str(tmp_path)], ("torch", "c")))
+
+
+@pytest.mark.slow
+@pytest.mark.shared_data
+def test_real_recordings_one_person(myo_root, tmp_path):
+    """A micro_cnn trained briefly on one real person: the C library streams that person's
+    raw int8-range recordings (counts, scale 1) and agrees with the INT8 ONNX artifact."""
+    cfg = resolve(overrides={"data.path": str(myo_root), "data.people": ["Female3"],
+                             "model": "micro_cnn", "split.test": [3], "optim.epochs": 3,
+                             "device": "cpu"})
+    train_run(cfg, tmp_path / "run")
+    r = export_run(ExportRequest(tmp_path / "run", "c", out=tmp_path / "lib", force=True))
+    assert r["notes"] == []                        # the Myo's samples are whole counts
+    assert r["agreement_with_onnx_int8"] >= 0.99 and r["network_logits_identical"] >= 0.99
+    assert r["host"].get("bit_exact", not toolchain.find_tools().host_cc)
