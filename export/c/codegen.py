@@ -47,14 +47,22 @@ def _array(ctype: str, name: str, values, per_line: int = 16) -> str:
     return f"static const {ctype} {name}[{len(flat)}] = {{\n    {body}\n}};\n"
 
 
-def pack_rows(weight: np.ndarray) -> np.ndarray:
-    """Weight rows ``[rows, …]`` flattened, zero-padded to groups of four and stored as
-    ``[w0 w2 w1 w3]`` per group: the order the DSP dot product unpacks (see edgekd.c)."""
+def pack_rows(weight: np.ndarray, groups: int = 1) -> np.ndarray:
+    """Weights ``[c_out, …]`` in the order the dot product reads them (see ek_dot4 in
+    edgekd.c): each row flattened and zero-padded to groups of four stored ``[w0 w2 w1 w3]``;
+    per convolution group, blocks of four output channels (zero rows pad the last block) with
+    the four rows' groups of four interleaved."""
     rows = weight.reshape(len(weight), -1).astype(np.int8)
     n4 = -(-rows.shape[1] // 4)
     padded = np.zeros((len(rows), n4 * 4), dtype=np.int8)
     padded[:, :rows.shape[1]] = rows
-    return padded.reshape(len(rows), n4, 4)[:, :, [0, 2, 1, 3]].reshape(len(rows), -1)
+    quads = padded.reshape(len(rows), n4, 4)[:, :, [0, 2, 1, 3]]      # [c_out, n4, 4]
+    out = []
+    for g in np.split(quads, groups):
+        blocks = np.zeros((-(-len(g) // 4) * 4, n4, 4), dtype=np.int8)
+        blocks[:len(g)] = g
+        out.append(blocks.reshape(-1, 4, n4, 4).transpose(0, 2, 1, 3).ravel())
+    return np.concatenate(out)
 
 
 def col_len(model: QModel) -> int:
@@ -94,7 +102,8 @@ class _Emitter:
     def _weights(self, layer, p: str) -> str:
         depthwise = isinstance(layer, Conv) and layer.weight.shape[1] == 1 and (
             layer.groups == layer.weight.shape[0])
-        w = self.array("int8_t", f"{p}_w", layer.weight if depthwise else pack_rows(layer.weight))
+        w = self.array("int8_t", f"{p}_w", layer.weight if depthwise else pack_rows(
+            layer.weight, layer.groups if isinstance(layer, Conv) else 1))
         b = self.array("int32_t", f"{p}_b", layer.bias)
         m = self.array("int32_t", f"{p}_m", layer.m)
         n = self.array("int8_t", f"{p}_n", layer.n)

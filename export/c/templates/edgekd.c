@@ -32,23 +32,24 @@ static EK_INLINE int64_t ek_rne(int64_t p, int32_t n) {
     return q + ((r > half || (r == half && (q & 1))) ? 1 : 0);
 }
 
-/* The same for n in 32..62 and |p| < 2^62 without a 64-bit variable shift:
- * rne(p / 2^n) = (p + 2^(n-1) - 1 + bit n of p) >> n, and ">> n" is the high word >> (n - 32).
- * ek_half_m1(n) = 2^(n-1) - 1 is built from 32-bit halves; a loop computes it once. */
-static EK_INLINE int64_t ek_half_m1(int32_t n) {
+/* The same for n in 32..62 and |p| < 2^62 without a 64-bit variable shift: round half up,
+ * (p + 2^(n-1)) >> n, whose ">> n" is the high word >> (n - 32); then at an exact tie (the
+ * low n bits of p + 2^(n-1) all zero) take the even neighbour. ek_half(n) = 2^(n-1). */
+static EK_INLINE int64_t ek_half(int32_t n) {
     const uint32_t s = (uint32_t)n - 32u;
-    const uint32_t half = (1u << s) >> 1;                /* 2^(s-1), 0 when s == 0 */
-    return (int64_t)((((uint64_t)(half ? half - 1u : 0u)) << 32) | (s ? 0xFFFFFFFFu : 0x7FFFFFFFu));
+    return (int64_t)((((uint64_t)((1u << s) >> 1)) << 32) | (s ? 0u : 0x80000000u));
 }
 
-static EK_INLINE int32_t ek_rne_hi_r(int64_t p, uint32_t s, int64_t half_m1) {
-    const uint32_t bit_n = (uint32_t)((int32_t)(p >> 32) >> s) & 1u;
-    p += half_m1 + (int64_t)bit_n;
-    return (int32_t)(p >> 32) >> s;
+static EK_INLINE int32_t ek_rne_hi_r(int64_t p, uint32_t s, int64_t half) {
+    const int64_t r = p + half;
+    const int32_t hi = (int32_t)(r >> 32);
+    const int32_t v = hi >> s;
+    const int tie = (uint32_t)r == 0u && ((uint32_t)hi & ((1u << s) - 1u)) == 0u;
+    return tie ? (v & ~1) : v;
 }
 
 static EK_INLINE int32_t ek_rne_hi(int64_t p, int32_t n) {
-    return ek_rne_hi_r(p, (uint32_t)n - 32u, ek_half_m1(n));
+    return ek_rne_hi_r(p, (uint32_t)n - 32u, ek_half(n));
 }
 
 static EK_INLINE int64_t ek_shift_round(int64_t p, int32_t n) {
@@ -72,71 +73,78 @@ static EK_INLINE int32_t ek_requant(int32_t acc, int32_t m, int32_t n, int32_t z
 /* ---- network kernels (activations channel-major: x[c * T + t]) ---- */
 
 #if EK_USES_CONV || EK_USES_GEMM
-/* Dot products of two weight rows with the column buffer, all padded to n4 groups of four.
- * Weights are stored as [w0 w2 w1 w3] per group (reordered at generation time), so that on a
- * core with the DSP extension (Cortex-M4/M7/M33) SXTB16 unpacks them into the pairs (w0, w1)
- * and (w2, w3) that SMLAD multiplies with the column's (c0, c1) and (c2, c3): two MACs per
- * instruction, each column word shared by two output channels, as CMSIS-NN does. Elsewhere,
- * plain C computes the same exact int32 sums. */
+/* Dot products of four weight rows with the column buffer, padded to n4 groups of four.
+ * Weights are stored (at generation time) in blocks of four output channels, the rows'
+ * groups of four interleaved, each group as [w0 w2 w1 w3]: on a core with the DSP extension
+ * (Cortex-M4/M7/M33) SXTB16 unpacks a group into the pairs (w0, w1) and (w2, w3) that SMLAD
+ * multiplies with the column's (c0, c1) and (c2, c3), two MACs per instruction, each column
+ * word shared by four output channels, as CMSIS-NN does. Elsewhere, plain C computes the same
+ * exact int32 sums. */
 #if defined(__GNUC__) && defined(__ARM_FEATURE_DSP) && __ARM_FEATURE_DSP
-EK_NOINLINE static void ek_dot2(const int8_t *wa, const int8_t *wb, const int16_t *col,
-                                uint32_t n4, int32_t *acc) {
-    int32_t a = acc[0], b = acc[1];
+#define EK_MAC4(acc, q, c01, c23)                                                            \
+    do {                                                                                     \
+        uint32_t lo_, hi_;                                                                   \
+        __asm__("sxtb16 %0, %1" : "=r"(lo_) : "r"(q));                                       \
+        __asm__("sxtb16 %0, %1, ror #8" : "=r"(hi_) : "r"(q));                               \
+        __asm__("smlad %0, %1, %2, %0" : "+r"(acc) : "r"(lo_), "r"(c01));                    \
+        __asm__("smlad %0, %1, %2, %0" : "+r"(acc) : "r"(hi_), "r"(c23));                    \
+    } while (0)
+
+EK_NOINLINE static void ek_dot4(const int8_t *w, const int16_t *col, uint32_t n4, int32_t *acc) {
+    int32_t a0 = acc[0], a1 = acc[1], a2 = acc[2], a3 = acc[3];
     while (n4--) {
-        uint32_t qa, qb, c01, c23, lo, hi;
-        memcpy(&qa, wa, 4);
-        memcpy(&qb, wb, 4);
+        uint32_t c01, c23, q;
         memcpy(&c01, col, 4);
         memcpy(&c23, col + 2, 4);
-        __asm__("sxtb16 %0, %1" : "=r"(lo) : "r"(qa));
-        __asm__("sxtb16 %0, %1, ror #8" : "=r"(hi) : "r"(qa));
-        __asm__("smlad %0, %1, %2, %0" : "+r"(a) : "r"(lo), "r"(c01));
-        __asm__("smlad %0, %1, %2, %0" : "+r"(a) : "r"(hi), "r"(c23));
-        __asm__("sxtb16 %0, %1" : "=r"(lo) : "r"(qb));
-        __asm__("sxtb16 %0, %1, ror #8" : "=r"(hi) : "r"(qb));
-        __asm__("smlad %0, %1, %2, %0" : "+r"(b) : "r"(lo), "r"(c01));
-        __asm__("smlad %0, %1, %2, %0" : "+r"(b) : "r"(hi), "r"(c23));
-        wa += 4;
-        wb += 4;
+        memcpy(&q, w, 4);
+        EK_MAC4(a0, q, c01, c23);
+        memcpy(&q, w + 4, 4);
+        EK_MAC4(a1, q, c01, c23);
+        memcpy(&q, w + 8, 4);
+        EK_MAC4(a2, q, c01, c23);
+        memcpy(&q, w + 12, 4);
+        EK_MAC4(a3, q, c01, c23);
+        w += 16;
         col += 4;
     }
-    acc[0] = a;
-    acc[1] = b;
+    acc[0] = a0;
+    acc[1] = a1;
+    acc[2] = a2;
+    acc[3] = a3;
 }
 #else
-EK_NOINLINE static void ek_dot2(const int8_t *wa, const int8_t *wb, const int16_t *col,
-                                uint32_t n4, int32_t *acc) {
-    int32_t a = acc[0], b = acc[1];
+EK_NOINLINE static void ek_dot4(const int8_t *w, const int16_t *col, uint32_t n4, int32_t *acc) {
+    uint32_t r;
     while (n4--) {
-        a += (int32_t)wa[0] * col[0] + (int32_t)wa[2] * col[1]
-           + (int32_t)wa[1] * col[2] + (int32_t)wa[3] * col[3];
-        b += (int32_t)wb[0] * col[0] + (int32_t)wb[2] * col[1]
-           + (int32_t)wb[1] * col[2] + (int32_t)wb[3] * col[3];
-        wa += 4;
-        wb += 4;
+        for (r = 0; r < 4; ++r, w += 4) {
+            acc[r] += (int32_t)w[0] * col[0] + (int32_t)w[2] * col[1]
+                    + (int32_t)w[1] * col[2] + (int32_t)w[3] * col[3];
+        }
         col += 4;
     }
-    acc[0] = a;
-    acc[1] = b;
 }
 #endif
 
 static int16_t ek_col[EK_COL_LEN];  /* one output position's inputs minus the zero point */
 
-/* Output channels co0 .. co1-1 at position t from the gathered column: two at a time (an odd
- * last one is paired with itself and written once). */
+/* Output channels co0 .. co0+count-1 at one position from the gathered column, four at a time
+ * (w: their weight blocks; a last block's missing rows are zero and not written). */
 static void ek_dense_out(const int8_t *w, const int32_t *bias, const int32_t *m,
-                         const int8_t *n, uint32_t co0, uint32_t co1, uint32_t n4, int32_t zy,
+                         const int8_t *n, uint32_t co0, uint32_t count, uint32_t n4, int32_t zy,
                          int32_t lo, int32_t hi, ek_q_t *y, uint32_t y_stride) {
-    uint32_t co;
-    for (co = co0; co < co1; co += 2) {
-        const uint32_t cb = co + 1 < co1 ? co + 1 : co;
-        int32_t acc[2];
-        acc[0] = bias[co];
-        acc[1] = bias[cb];
-        ek_dot2(w + co * n4 * 4u, w + cb * n4 * 4u, ek_col, n4, acc);
-        y[co * y_stride] = (ek_q_t)ek_requant(acc[0], m[co], n[co], zy, lo, hi);
-        y[cb * y_stride] = (ek_q_t)ek_requant(acc[1], m[cb], n[cb], zy, lo, hi);
+    uint32_t b, r;
+    for (b = 0; b < count; b += 4, w += 16u * n4) {
+        const uint32_t rows = count - b < 4u ? count - b : 4u, c0 = co0 + b;
+        int32_t acc[4];
+        acc[0] = bias[c0];
+        acc[1] = rows > 1u ? bias[c0 + 1u] : 0;
+        acc[2] = rows > 2u ? bias[c0 + 2u] : 0;
+        acc[3] = rows > 3u ? bias[c0 + 3u] : 0;
+        ek_dot4(w, ek_col, n4, acc);
+        for (r = 0; r < rows; ++r) {
+            const uint32_t co = co0 + b + r;
+            y[co * y_stride] = (ek_q_t)ek_requant(acc[r], m[co], n[co], zy, lo, hi);
+        }
     }
 }
 #endif
@@ -151,6 +159,15 @@ EK_NOINLINE static void ek_gather(const ek_conv_t *p, const ek_q_t *xg, uint32_t
     int16_t *c = ek_col;
     uint32_t ci;
     int32_t k, ti;
+    if (t0 >= 0 && t0 + (k_n - 1) * dil < t_in) {       /* inside: no bounds checks */
+        for (ci = 0, xg += t0; ci < cig; ++ci, xg += t_in) {
+            const ek_q_t *x = xg;
+            for (k = 0; k < k_n; ++k, x += dil) {
+                *c++ = (int16_t)((int32_t)*x - zx);
+            }
+        }
+        return;
+    }
     for (ci = 0; ci < cig; ++ci, xg += t_in) {
         for (k = 0, ti = t0; k < k_n; ++k, ti += dil) {
             *c++ = (int16_t)(ti >= 0 && ti < t_in ? (int32_t)xg[ti] - zx : 0);
@@ -158,22 +175,32 @@ EK_NOINLINE static void ek_gather(const ek_conv_t *p, const ek_q_t *xg, uint32_t
     }
 }
 
-/* Depthwise (one input and one output channel per group): direct taps, no gathering. */
+/* Depthwise (one input and one output channel per group): direct taps, no gathering; the
+ * bounds are checked only where the window reaches into the padding. */
 static void ek_conv_dw(const ek_conv_t *p, const ek_q_t *x, ek_q_t *y) {
     const int32_t t_in = p->t_in, k_n = p->kernel, dil = p->dilation, zx = p->zx;
-    uint32_t c, t;
-    int32_t k, ti;
-    for (c = 0; c < p->c_out; ++c, x += t_in) {
-        const int8_t *w = p->w + c * (uint32_t)k_n;   /* depthwise rows are not packed */
-        for (t = 0; t < p->t_out; ++t) {
-            const int32_t t0 = (int32_t)(t * p->stride) - p->pad_l;
-            int32_t acc = p->bias[c];
-            for (k = 0, ti = t0; k < k_n; ++k, ti += dil) {
-                if (ti >= 0 && ti < t_in) {
-                    acc += (int32_t)w[k] * ((int32_t)x[ti] - zx);
+    const int32_t t_out = p->t_out, stride = p->stride, pad_l = p->pad_l;
+    const int32_t zy = p->zy, lo = p->lo, hi = p->hi;
+    int32_t c, t, k, ti;
+    for (c = 0; c < (int32_t)p->c_out; ++c, x += t_in, y += t_out) {
+        const int8_t *w = p->w + c * k_n;   /* depthwise rows are not packed */
+        const int32_t bias = p->bias[c], m = p->m[c], n = p->n[c];
+        for (t = 0; t < t_out; ++t) {
+            const int32_t t0 = t * stride - pad_l;
+            int32_t acc = bias;
+            if (t0 >= 0 && t0 + (k_n - 1) * dil < t_in) {
+                const ek_q_t *xt = x + t0;
+                for (k = 0; k < k_n; ++k, xt += dil) {
+                    acc += (int32_t)w[k] * ((int32_t)*xt - zx);
+                }
+            } else {
+                for (k = 0, ti = t0; k < k_n; ++k, ti += dil) {
+                    if (ti >= 0 && ti < t_in) {
+                        acc += (int32_t)w[k] * ((int32_t)x[ti] - zx);
+                    }
                 }
             }
-            *y++ = (ek_q_t)ek_requant(acc, p->m[c], p->n[c], p->zy, p->lo, p->hi);
+            y[t] = (ek_q_t)ek_requant(acc, m, n, zy, lo, hi);
         }
     }
 }
@@ -186,12 +213,13 @@ static void ek_conv(const ek_conv_t *p, const ek_q_t *x, ek_q_t *y) {
         ek_conv_dw(p, x, y);
         return;
     }
+    const uint32_t group_bytes = (cog + 3u) / 4u * 16u * n4;  /* weight blocks per group */
     memset(ek_col, 0, sizeof ek_col);
     for (g = 0; g < p->groups; ++g) {
         for (t = 0; t < t_out; ++t) {
             ek_gather(p, x + g * cig * p->t_in, cig, t);
-            ek_dense_out(p->w, p->bias, p->m, p->n, g * cog, (g + 1) * cog, n4, p->zy, p->lo,
-                         p->hi, y + t, t_out);
+            ek_dense_out(p->w + g * group_bytes, p->bias, p->m, p->n, g * cog, cog, n4, p->zy,
+                         p->lo, p->hi, y + t, t_out);
         }
     }
 }
@@ -205,7 +233,7 @@ static void ek_gemm(const ek_gemm_t *p, const ek_q_t *x, ek_q_t *y) {
         ek_col[i] = (int16_t)((int32_t)x[i] - p->zx);
     }
     ek_dense_out(p->w, p->bias, p->m, p->n, 0, p->n_out, (p->n_in + 3u) / 4u, p->zy, p->lo,
-                 p->hi, y, 1);
+                 p->hi, y, 1);   /* one group */
 }
 #endif
 
@@ -247,12 +275,12 @@ static void ek_maxpool(const ek_maxpool_t *p, const ek_q_t *x, ek_q_t *y) {
 #if EK_USES_ADD
 static void ek_add(const ek_add_t *p, const ek_q_t *a, const ek_q_t *b, ek_q_t *y) {
     const int32_t za = p->za, zb = p->zb, zy = p->zy, lo = p->lo, hi = p->hi;
-    const int64_t ma = p->ma, mb = p->mb, half_m1 = ek_half_m1(p->n);  /* n >= 32 */
+    const int64_t ma = p->ma, mb = p->mb, half = ek_half(p->n);  /* n >= 32 */
     const uint32_t s = (uint32_t)p->n - 32u, size = p->size;
     uint32_t i;
     for (i = 0; i < size; ++i) {
         const int64_t sum = (int64_t)((int32_t)a[i] - za) * ma + (int64_t)((int32_t)b[i] - zb) * mb;
-        const int32_t v = ek_rne_hi_r(sum, s, half_m1) + zy;
+        const int32_t v = ek_rne_hi_r(sum, s, half) + zy;
         y[i] = (ek_q_t)(v < lo ? lo : (v > hi ? hi : v));
     }
 }

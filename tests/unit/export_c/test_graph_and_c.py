@@ -218,3 +218,51 @@ def test_arm_tools_state_why_they_are_missing(monkeypatch):
     tools = toolchain.find_tools()
     assert tools.host_cc is None and tools.missing_arm() == [
         "arm-none-eabi-gcc", "arm-none-eabi-size", "qemu-system-arm"]
+
+
+ROUNDING_CHECK = r"""
+#include <stdio.h>
+#include "edgekd.c"   /* the library's static helpers, in this translation unit */
+int main(void) {
+    long long acc, m;
+    int n;
+    while (scanf("%lld %lld %d", &acc, &m, &n) == 3) {
+        int64_t p = (int64_t)acc * m;
+        printf("%lld %d\n", (long long)ek_shift_round(p, n),
+               (int)ek_requant((int32_t)acc, (int32_t)m, n, 3, -100000, 100000));
+    }
+    return 0;
+}
+"""
+
+
+def test_c_rounding_equals_the_reference_at_ties(artifacts, cc, tmp_path):
+    """The C library's two rounding paths (n < 32 and the tie-fixing n >= 32) against
+    rne_shift, on random products and on exact ties."""
+    from export.c.fixedpoint import requantize, rne_shift
+    model = read_qdq(artifacts["micro_cnn_tiny", False])
+    _library(None, model, tmp=tmp_path / "lib")
+    (tmp_path / "check.c").write_text(ROUNDING_CHECK)
+    exe = tmp_path / "check"
+    subprocess.run([cc, *toolchain.HOST_FLAGS, "-Wno-unused-function", f"-I{tmp_path / 'lib'}",
+                    str(tmp_path / "check.c"), "-o", str(exe)], check=True)
+    rng = np.random.default_rng(7)
+    n = rng.integers(1, 63, 3000)
+    m = rng.integers(2 ** 30, 2 ** 31, 3000)
+    acc = rng.integers(-2 ** 30, 2 ** 30, 3000)
+    big = np.arange(3000) % 3 == 0                    # exact ties for 31 <= n <= 60 ...
+    n[big] = rng.integers(31, 61, big.sum())
+    m[big] = 2 ** 30
+    acc[big] = (acc[big] >> (n[big] - 30) << (n[big] - 30)) + (np.int64(1) << (n[big] - 31))
+    small = np.arange(3000) % 3 == 1                  # ... and for n <= 30 (odd acc)
+    n[small] = rng.integers(1, 31, small.sum())
+    m[small] = 2 ** 30 + (np.int64(1) << (n[small] - 1))
+    acc[small] |= 1
+    lines = "".join(f"{a} {b} {c}\n" for a, b, c in zip(acc, m, n))
+    out = subprocess.run([str(exe)], input=lines, capture_output=True, text=True,
+                         check=True).stdout.split()
+    got = np.array(out, dtype=np.int64).reshape(-1, 2)
+    assert np.array_equal(got[:, 0], rne_shift(acc * m, n))
+    assert np.array_equal(got[:, 1], requantize(acc, m, n, 3, -100000, 100000))
+    ties = ((acc * m) & ((np.int64(1) << n) - 1)) == (np.int64(1) << (n - 1))
+    assert (ties & (n >= 32)).sum() > 500 and (ties & (n < 32)).sum() > 500
