@@ -79,7 +79,12 @@ def export_c(req, on_step: Callable[[str], None] | None = None) -> dict:
     from export.pipeline import _safe, _save_report
 
     _check_request(req)
-    step = on_step or (lambda name: None)
+
+    def step(name: str) -> None:
+        log.info("export c: %s", name)
+        if on_step:
+            on_step(name)
+
     w = _Work()
     step("load")
     _load(w, req)

@@ -266,3 +266,11 @@ def test_c_rounding_equals_the_reference_at_ties(artifacts, cc, tmp_path):
     assert np.array_equal(got[:, 1], requantize(acc, m, n, 3, -100000, 100000))
     ties = ((acc * m) & ((np.int64(1) << n) - 1)) == (np.int64(1) << (n - 1))
     assert (ties & (n >= 32)).sum() > 500 and (ties & (n < 32)).sum() > 500
+
+
+def test_every_student_is_covered_here():
+    """A new student must be added to CASES (exported and checked) or to the refusals."""
+    from edgekd.models import list_models
+    tiny = {e.name for e in list_models("student") if e.name.endswith("_tiny")}
+    refused = {"lstm_tiny", "gru_tiny", "cnn_lstm_tiny"}
+    assert tiny == {name for name, _ in CASES if name != "zoo"} | refused
