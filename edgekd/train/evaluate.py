@@ -12,7 +12,7 @@ import numpy as np
 import torch
 
 from edgekd.data.channels import select_channels
-from edgekd.data.identity import dataset_blocks
+from edgekd.data.identity import shingle_hashes
 from edgekd.data.readers import read_dataset
 from edgekd.data.splits import make_splits
 from edgekd.data.windowing import WindowSet, dataset_windows
@@ -22,7 +22,7 @@ from edgekd.train.config import TrainConfig, load_yaml, resolve
 from edgekd.train.loop import predict_logits
 from edgekd.train.metrics import classification_metrics, mean_sd
 from edgekd.train.runs import checkpoint_spec, load_model, split_models
-from edgekd.train.seen import NOT_RECORDED, load_identity, name_clashes, screen
+from edgekd.train.seen import NOT_RECORDED, Identity, load_identity, name_clashes, screen
 
 PARTS = ("test", "all")
 
@@ -55,20 +55,30 @@ def evaluate_run(run_dir: str | Path, data: str | Path, part: str = "test",
 class _Evaluation:
     """One evaluation's data, windows (cached per preprocessing) and identity record."""
 
-    def __init__(self, cfg: TrainConfig, full, identity: dict | None, part: str):
-        self.cfg, self.full, self.identity, self.part = cfg, full, identity, part
+    def __init__(self, cfg: TrainConfig, full, identity: Identity | None, part: str):
+        self.cfg, self.full, self.part = cfg, full, part
+        # an older record cannot vouch by content: evaluated as unrecorded, with its reason
+        self.identity = identity if identity is not None and identity.prints is not None else None
+        self.unchecked = identity.unchecked() if identity is not None else \
+            [NOT_RECORDED.format(run="this run")]
         self.dataset = (select_channels(full, cfg.data.channels,
                                         cfg.data.modality or full.primary_modality)
                         if cfg.data.channels is not None else full)
-        self.blocks = dataset_blocks(full) if identity is not None else None
-        self._windows: dict[str, tuple[WindowSet, np.ndarray | None]] = {}
+        self._windows: dict[str, WindowSet] = {}
+        self._shingles: dict[int, np.ndarray] = {}
         self._tests: dict[int, tuple[dict, dict]] = {}
+
+    def shingles_of(self, r: int) -> np.ndarray:
+        """Shingle hashes of recording ``r`` as read (every channel, before selection)."""
+        if r not in self._shingles:
+            self._shingles[r] = shingle_hashes(self.full.recordings[r].signals)
+        return self._shingles[r]
 
     def warnings(self) -> list[str]:
         if self.identity is None:
-            return [NOT_RECORDED.format(run="this run") + "; scores may include them"]
-        notes = sorted({n for e in self.identity["splits"].values() for n in e.get("unchecked", [])})
-        clashes = name_clashes(self.identity, self.full, self.blocks)
+            return [why + "; scores may include them" for why in self.unchecked]
+        notes = list(self.unchecked)
+        clashes = name_clashes(self.identity, self.full, self.shingles_of)
         if clashes:
             notes.append(f"{', '.join(clashes)}: named like recordings this run trained on but "
                          "with other content, so not excluded (data is compared by content); if "
@@ -76,28 +86,25 @@ class _Evaluation:
                          "evaluation is not honest")
         return notes
 
-    def windows(self, spec: PreprocessSpec) -> tuple[WindowSet, np.ndarray | None]:
-        """Windows of the data for this preprocessing (no normaliser) and each one's block
-        hash (None without an identity record)."""
+    def windows(self, spec: PreprocessSpec) -> WindowSet:
+        """Windows of the data for this preprocessing (no normaliser)."""
         raw = PreprocessSpec(spec.fs, spec.n_chans, spec.window, spec.filters)
         key = json.dumps(raw.to_dict(), sort_keys=True)
         if key not in self._windows:
-            ws = dataset_windows(self.dataset, raw, self.cfg.data.modality)
-            hashes = (self.blocks.hashes[self.blocks.of_windows(ws)]
-                      if self.blocks is not None else None)
-            self._windows[key] = (ws, hashes)
+            self._windows[key] = dataset_windows(self.dataset, raw, self.cfg.data.modality)
         return self._windows[key]
 
     def score(self, name: str, path: Path, out: dict) -> None:
         model, ck = load_model(path)
         spec = checkpoint_spec(ck)
-        ws, hashes = self.windows(spec)
+        ws = self.windows(spec)
         idx, absent = self.candidates(ws, name, ck.get("split", name))
         if idx is None or len(idx) == 0:
             out["absent"][name] = absent or "no labelled windows in the data"
             return
         if self.identity is not None:
-            idx, dropped, matches = screen(self.identity, name, hashes, idx)
+            idx, dropped, matches = screen(self.identity, name, self.shingles_of, ws, idx,
+                                           spec.window.window)
             if len(dropped):
                 out["excluded"][name] = {
                     "windows": len(dropped), "of": len(idx) + len(dropped), "kept": len(idx),
