@@ -39,7 +39,7 @@ def evaluate_run(run_dir: str | Path, data: str | Path, part: str = "test",
         raise EdgekdError(f"--split {part!r}: expected one of {PARTS}")
     cfg = resolve(base=load_yaml(Path(run_dir) / "config.yaml"))
     full = read_dataset(data, format)
-    ev = _Evaluation(cfg, full, load_identity(run_dir), part)
+    ev = _Evaluation(str(run_dir), cfg, full, load_identity(run_dir), part)
     out = {"run": str(run_dir), "data": str(data), "part": part, "splits": {}, "excluded": {},
            "refused": {}, "absent": {}, "warnings": ev.warnings()}
     for name, path in split_models(run_dir).items():
@@ -55,15 +55,15 @@ def evaluate_run(run_dir: str | Path, data: str | Path, part: str = "test",
 class _Evaluation:
     """One evaluation's data, windows (cached per preprocessing) and identity record."""
 
-    def __init__(self, cfg: TrainConfig, full, identity: Identity | None, part: str):
-        self.cfg, self.full, self.part = cfg, full, part
+    def __init__(self, run: str, cfg: TrainConfig, full, identity: Identity | None, part: str):
+        self.run, self.cfg, self.full, self.part = run, cfg, full, part
         # an older record cannot vouch by content: evaluated as unrecorded, with its reason
         self.identity = identity if identity is not None and identity.prints is not None else None
         self.unchecked = identity.unchecked() if identity is not None else \
             [NOT_RECORDED.format(run="this run")]
-        self.dataset = (select_channels(full, cfg.data.channels,
-                                        cfg.data.modality or full.primary_modality)
-                        if cfg.data.channels is not None else full)
+        recorded = identity.record.get("modality") if identity is not None else None
+        self.modality = cfg.data.modality or recorded or full.primary_modality
+        self.dataset = self._selected()
         self._windows: dict[str, WindowSet] = {}
         self._shingles: dict[int, np.ndarray] = {}
         self._tests: dict[int, tuple[dict, dict]] = {}
@@ -91,8 +91,33 @@ class _Evaluation:
         raw = PreprocessSpec(spec.fs, spec.n_chans, spec.window, spec.filters)
         key = json.dumps(raw.to_dict(), sort_keys=True)
         if key not in self._windows:
-            self._windows[key] = dataset_windows(self.dataset, raw, self.cfg.data.modality)
+            self._check(spec)
+            self._windows[key] = dataset_windows(self.dataset, raw, self.modality)
         return self._windows[key]
+
+    def _selected(self):
+        """The data as the run's models take it: its modality, its channel selection."""
+        mine = self.full.of_modality(self.modality)
+        if not mine:
+            raise EdgekdError(f"evaluate {self.run}: trained on modality {self.modality!r}; "
+                              f"{self.full.source} has none (it has "
+                              f"{', '.join(self.full.modalities)})")
+        picked = self.cfg.data.channels
+        if picked is None:
+            return self.full
+        for rec in mine:
+            if not all(-rec.n_chans <= i < rec.n_chans for i in picked):
+                raise EdgekdError(f"evaluate {self.run}: the run selects channels {picked}; "
+                                  f"{rec.source} has {rec.n_chans} channels")
+        return select_channels(self.full, picked, self.modality)
+
+    def _check(self, spec: PreprocessSpec) -> None:
+        """Every recording the run's models would read has their channel count and rate."""
+        for rec in self.dataset.of_modality(self.modality):
+            if rec.n_chans != spec.n_chans or rec.fs != spec.fs:
+                raise EdgekdError(f"evaluate {self.run}: its models take {spec.n_chans} "
+                                  f"channels at {spec.fs:g} Hz; {rec.source} has "
+                                  f"{rec.n_chans} channels at {rec.fs:g} Hz")
 
     def score(self, name: str, path: Path, out: dict) -> None:
         model, ck = load_model(path)

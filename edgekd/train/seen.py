@@ -64,6 +64,7 @@ def record_identity(out: Path, cfg, full: Dataset, splits: list[PreparedSplit],
     record = {
         "format": FORMAT, "version": VERSION, "hash": HASH, "shingle_rows": SHINGLE,
         "winnow": WINNOW, "guaranteed_rows": GUARANTEED_ROWS, "data": cfg.data.path,
+        "modality": cfg.data.modality or full.primary_modality,  # what the models read
         "recorded_on_resume": resume,
         "fingerprints": {"file": FINGERPRINTS_FILE, "sha256": _sha256(out / FINGERPRINTS_FILE),
                          "count": int(len(prints.hash))},

@@ -3,6 +3,7 @@ every split scheme), evaluates the people present, and still reads runs from bef
 recorded what they saw."""
 
 import json
+import re
 import shutil
 from dataclasses import replace
 
@@ -146,6 +147,37 @@ def test_csv_export_and_import_of_the_same_samples_is_recognised(lab, tmp_path):
     for name, kept in honest["splits"].items():
         assert result["excluded"][name]["in_data"] == f"{name}/S0, {name}/S1"
         assert result["excluded"][name]["kept"] == kept["n"]
+
+
+MISMATCH = {"fs": ({"fs": 250.0}, "its models take 8 channels at 200 Hz; .*npz has 8 channels "
+                                   "at 250 Hz$"),
+            "channels": ({"channels": 4}, "its models take 8 channels at 200 Hz; .*npz has 4 "
+                                          "channels at 200 Hz$"),
+            "modality": ({}, r"trained on modality 'emg'; .* has none \(it has hd-emg\)$"),
+            "selection": ({"channels": 4}, r"the run selects channels \[0, 2, 4, 6\]; .*npz "
+                                           "has 4 channels$")}
+
+
+@pytest.mark.parametrize("what", MISMATCH)
+def test_data_the_run_cannot_take_is_one_clear_error(lab, tmp_path, capsys, what):
+    """Review item 8: another rate, channel count or modality is an EdgekdError naming the run
+    and the file (exit 1, one line), not a traceback."""
+    root, _ = lab
+    over, message = MISMATCH[what]
+    ds = synthesize(SynthConfig(people=1, sessions=1, repetitions=2, gestures=3, hold_s=2.0,
+                                seed=5, **over))
+    if what == "modality":
+        ds = replace(ds, recordings=[replace(r, modality="hd-emg") for r in ds.recordings])
+    native.write_dataset(ds, tmp_path / what)
+    run = root / ("channel-subset" if what == "selection" else "repetition")
+    with pytest.raises(EdgekdError, match=f"^evaluate {re.escape(str(run))}: " + message):
+        evaluate_run(run, tmp_path / what, "all")
+    capsys.readouterr()
+    with pytest.raises(SystemExit) as done:
+        main(["evaluate", str(run), "--data", str(tmp_path / what), "--split", "all"])
+    err = capsys.readouterr().err
+    assert done.value.code == 1 and "Traceback" not in err
+    assert str(tmp_path / what) in err.replace("\n", "")
 
 
 def test_nothing_honest_left_is_refused(lab, tmp_path):
