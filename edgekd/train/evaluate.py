@@ -1,7 +1,7 @@
 """Recompute metrics of a trained run on any dataset the readers know, honestly: windows whose
 content a split's model trained or validated on are excluded (by content, see
 :mod:`edgekd.data.identity`), splits whose people are not in the data are listed as absent,
-and a run too old to say what it saw is evaluated with a warning."""
+and ``--split all`` on a run that cannot say what it saw is refused unless allowed."""
 
 from __future__ import annotations
 
@@ -28,20 +28,30 @@ PARTS = ("test", "all")
 
 
 def evaluate_run(run_dir: str | Path, data: str | Path, part: str = "test",
-                 format: str | None = None) -> dict:
+                 format: str | None = None, allow_unchecked: bool = False) -> dict:
     """``part='test'`` rebuilds each split's test part on ``data`` (same split rules as the
     run); ``part='all'`` takes every window of the split's person (e.g. other sessions).
 
     Either way, windows whose content the split's model trained or validated on are excluded
     (``excluded``), splits with nothing left are ``refused``, splits whose people or groups are
-    not in ``data`` are ``absent``; raises when no split is left to score."""
+    not in ``data`` are ``absent``; raises when no split is left to score.
+
+    A run whose identity record cannot vouch for what its models saw (``unchecked``: none, an
+    older format, written on resume) is refused for ``part='all'`` unless
+    ``allow_unchecked``."""
     if part not in PARTS:
         raise EdgekdError(f"--split {part!r}: expected one of {PARTS}")
     cfg = resolve(base=load_yaml(Path(run_dir) / "config.yaml"))
     full = read_dataset(data, format)
     ev = _Evaluation(str(run_dir), cfg, full, load_identity(run_dir), part)
+    if ev.unchecked and part == "all" and not allow_unchecked:
+        raise EdgekdError(f"evaluate {run_dir} --split all: {'; '.join(ev.unchecked)}. Every "
+                          "window could include data its models trained on: use --split test "
+                          "(each split's test part, rebuilt by the run's split rules), retrain "
+                          "the run, or pass --allow-unchecked to score anyway (the result "
+                          "lists these reasons)")
     out = {"run": str(run_dir), "data": str(data), "part": part, "splits": {}, "excluded": {},
-           "refused": {}, "absent": {}, "warnings": ev.warnings()}
+           "refused": {}, "absent": {}, "unchecked": ev.unchecked, "warnings": ev.warnings()}
     for name, path in split_models(run_dir).items():
         ev.score(name, path, out)
     out["people_without_model"] = ev.people_without_model(out)
@@ -60,7 +70,7 @@ class _Evaluation:
         # an older record cannot vouch by content: evaluated as unrecorded, with its reason
         self.identity = identity if identity is not None and identity.prints is not None else None
         self.unchecked = identity.unchecked() if identity is not None else \
-            [NOT_RECORDED.format(run="this run")]
+            [NOT_RECORDED.format(run=run)]
         recorded = identity.record.get("modality") if identity is not None else None
         self.modality = cfg.data.modality or recorded or full.primary_modality
         self.dataset = self._selected()

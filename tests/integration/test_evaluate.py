@@ -201,14 +201,53 @@ def test_people_absent_from_the_data_are_listed_not_fatal(lab, tmp_path):
             metrics["repetition"]["splits"]["P01"]["confusion"]
 
 
-def test_run_without_identity_evaluates_with_a_warning(lab, tmp_path):
-    root, metrics = lab
-    old = tmp_path / "old-run"
+def _unchecked_copy(lab, tmp_path, how):
+    """A copy of the repetition run whose identity record cannot vouch for what it saw."""
+    root, _ = lab
+    old = tmp_path / f"run-{how}"
     shutil.copytree(root / "repetition", old)
-    (old / IDENTITY_FILE).unlink()
-    result = evaluate_run(old, root / "data", "all")
-    assert result["excluded"] == {} and "cannot be checked" in result["warnings"][0]
-    assert result["splits"]["P00"]["n"] > metrics["repetition"]["splits"]["P00"]["n"]
+    path = old / IDENTITY_FILE
+    if how == "missing":
+        path.unlink()
+    elif how == "version 1":
+        record = json.loads(path.read_text())
+        path.write_text(json.dumps({"format": record["format"], "version": 1,
+                                    "recordings": record["recordings"], "blocks": [],
+                                    "splits": {}}))
+    else:
+        record = json.loads(path.read_text())
+        path.write_text(json.dumps({**record, "recorded_on_resume": True}))
+    return old
+
+
+WHY = {"missing": "has no identity.json", "version 1": "is format version 1",
+       "on resume": "was written when the run was resumed"}
+
+
+@pytest.mark.parametrize("how", WHY)
+def test_split_all_on_an_unchecked_run_is_refused_unless_allowed(lab, tmp_path, capsys, how):
+    """Review items 11 and 12: no record, an old one, or one written on resume cannot say what
+    the models saw; --split all refuses, says why and how to go on; --allow-unchecked scores
+    (screened by the record when there is one) with the reason as a warning; --split test
+    scores the rebuilt test part with the warning."""
+    root, metrics = lab
+    run = _unchecked_copy(lab, tmp_path, how)
+    with pytest.raises(EdgekdError, match=f"{WHY[how]}.*--split test.*--allow-unchecked"):
+        evaluate_run(run, root / "data", "all")
+    result = evaluate_run(run, root / "data", "all", allow_unchecked=True)
+    assert any(WHY[how] in w for w in result["warnings"]) and result["unchecked"]
+    n = result["splits"]["P00"]["n"]
+    trained = metrics["repetition"]["splits"]["P00"]["n"]
+    assert n == trained if how == "on resume" else n > trained   # screened only by a v2 record
+    result = evaluate_run(run, root / "data", "test")
+    assert result["splits"]["P00"]["n"] == trained and result["unchecked"]
+    capsys.readouterr()
+    for extra, code in (([], 1), (["--allow-unchecked"], 0)):
+        with pytest.raises(SystemExit) as done:
+            main(["evaluate", str(run), "--data", str(root / "data"), "--split", "all", *extra])
+        assert done.value.code == code
+    err = capsys.readouterr().err.replace("\n", "")
+    assert "--allow-unchecked" in err and "Traceback" not in err
 
 
 def test_fine_tuned_model_inherits_what_its_init_run_saw(lab, tmp_path):
