@@ -1,7 +1,11 @@
 """Generic delimited-text reader: one file per recording part, channel columns plus an optional
 per-row label column, or the label taken from the file path.
 
-Files of one (person, session) are concatenated in path order. Person, session, label and
+Files of one (person, session) are concatenated in path order. Where ``--on-bad-row skip``
+dropped rows, the session is split into separate recordings (same person and session,
+``meta["segment"]``): rows on either side of a dropped one are not consecutive samples, so
+filters must restart and no window may span them. Repetition ids are those of the whole
+session: a hold interrupted by a bad row is still one repetition. Person, session, label and
 repetition come from ``--path-regex`` named groups matched against the path relative to the
 root; other named groups are kept in ``Recording.meta``. Without a repetition source, the k-th
 contiguous run of a label (a file boundary also ends a run) is repetition k.
@@ -33,6 +37,7 @@ class _Part:
     raw_labels: list[str]     # per row; "" = unlabelled
     groups: dict[str, str]
     channels: list[str]
+    breaks: list[tuple[int, int]]   # (row index, file line of the last dropped row before it)
 
 
 @register_reader
@@ -132,29 +137,57 @@ def _read_part(root: Path, path: Path, regex: re.Pattern | None, options: Reader
     chan_idx = [c for c in range(n_cols) if c != label_idx]
     rows, raw_labels, bad = [], [], []
     for line_no, text in body:
-        tokens = [t.strip() for t in text.split(delim)]
-        if len(tokens) != n_cols:
-            bad.append((line_no, f"expected {n_cols} columns, got {len(tokens)}"))
-            continue
         try:
-            values = [float(tokens[c]) for c in chan_idx]
-        except ValueError:
-            col = next(c for c in chan_idx if not _is_number(tokens[c]))
-            bad.append((line_no, f"column {col}: expected a number, got {tokens[col]!r}"))
-            continue
-        if not all(map(math.isfinite, values)):
-            bad.append((line_no, "NaN or inf in a channel value"))
+            values = _row_values(text, delim, n_cols, chan_idx)
+        except ValueError as err:
+            bad.append((line_no, str(err)))
             continue
         rows.append(values)
-        raw_labels.append(tokens[label_idx] if label_idx is not None else groups.get("label", ""))
+        raw_labels.append(_row_label(text, delim, label_idx, groups))
     if not rows:  # one problem for the file, not one per row of a file that is all bad
         line_no, detail = bad[0] if bad else (None, "no rows below the header")
         log.report(path, f"no valid data rows ({len(bad)} bad; first: {detail})", line=line_no)
         return None
     for line_no, detail in bad:
         log.bad_row(path, line_no, detail)
+    breaks = _breaks([ln for ln, _ in body], {ln for ln, _ in bad})
     channels = [header[c] for c in chan_idx] if header else [f"ch{i}" for i in range(len(chan_idx))]
-    return _Part(path, np.asarray(rows, dtype=np.float32), raw_labels, groups, channels)
+    return _Part(path, np.asarray(rows, dtype=np.float32), raw_labels, groups, channels, breaks)
+
+
+def _row_values(text: str, delim: str | None, n_cols: int, chan_idx: list[int]) -> list[float]:
+    """The channel values of one row; ValueError says what is wrong with it."""
+    tokens = [t.strip() for t in text.split(delim)]
+    if len(tokens) != n_cols:
+        raise ValueError(f"expected {n_cols} columns, got {len(tokens)}")
+    bad = next((c for c in chan_idx if not _is_number(tokens[c])), None)
+    if bad is not None:
+        raise ValueError(f"column {bad}: expected a number, got {tokens[bad]!r}")
+    values = [float(tokens[c]) for c in chan_idx]
+    if not all(map(math.isfinite, values)):
+        raise ValueError("NaN or inf in a channel value")
+    return values
+
+
+def _row_label(text: str, delim: str | None, label_idx: int | None, groups: dict) -> str:
+    if label_idx is None:
+        return groups.get("label", "")
+    return text.split(delim)[label_idx].strip()
+
+
+def _breaks(lines: list[int], dropped: set[int]) -> list[tuple[int, int]]:
+    """(index among the kept rows, last dropped line) wherever dropped rows precede a kept
+    row, or end the file (index = number of kept rows)."""
+    out, kept, last = [], 0, None
+    for line in lines:
+        if line in dropped:
+            last = line
+            continue
+        if last is not None:
+            out.append((kept, last))
+            last = None
+        kept += 1
+    return out + ([(kept, last)] if last is not None else [])
 
 
 def _path_groups(root: Path, path: Path, regex: re.Pattern | None,
@@ -211,11 +244,31 @@ def _assemble(parts: list[_Part], code: dict[str, int], options: ReaderOptions) 
         reps = _repetitions(group, labels)
         meta = {k: v for k, v in group[0].groups.items()
                 if k not in ("person", "session", "label", "repetition")}
-        recordings.append(Recording(
-            np.concatenate([p.rows for p in group]), float(options.fs), np.concatenate(labels),
-            reps, group[0].channels, person=person, session=session, modality=options.modality,
-            source=str(group[0].path.parent), meta=meta))
+        signals, labels = np.concatenate([p.rows for p in group]), np.concatenate(labels)
+        for a, b, seg in _segments(group):
+            recordings.append(Recording(
+                signals[a:b], float(options.fs), labels[a:b], reps[a:b], group[0].channels,
+                person=person, session=session, modality=options.modality,
+                source=str(group[0].path.parent), meta={**meta, **seg}))
     return recordings
+
+
+def _segments(group: list[_Part]) -> list[tuple[int, int, dict]]:
+    """(start, stop, meta) of the stretches of consecutive rows of one session, split where
+    rows were dropped; one stretch with no extra meta when none was."""
+    cuts, offset = [], 0
+    for part in group:
+        cuts += [(offset + i, part.path, line) for i, line in part.breaks]
+        offset += len(part.rows)
+    cuts = sorted({c[0]: c for c in cuts if 0 < c[0] < offset}.values())  # one per place
+    if not cuts:
+        return [(0, offset, {})]
+    starts = [0] + [c[0] for c in cuts]
+    stops = starts[1:] + [offset]
+    metas = [{"segment": 0}] + [{"segment": k + 1, "after_skipped_file": str(path),
+                                 "after_skipped_line": line}
+                                for k, (_, path, line) in enumerate(cuts)]
+    return list(zip(starts, stops, metas))
 
 
 def _repetitions(group: list[_Part], labels: list[np.ndarray]) -> np.ndarray:

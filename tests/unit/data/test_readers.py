@@ -1,3 +1,5 @@
+from dataclasses import replace
+
 import numpy as np
 import pytest
 import scipy.io
@@ -235,9 +237,38 @@ def test_bad_rows_skipped_each_located(tmp_path):
         read_dataset(tmp_path, options=strict)
     ds = read_dataset(tmp_path, options=ReaderOptions(fs=100, label_column="-1",
                                                       on_bad_row="skip"))
-    assert ds.recordings[0].n_samples == 3
+    assert [r.n_samples for r in ds.recordings] == [2, 1]   # split where rows were dropped
     assert [(p.line, p.detail) for p in ds.problems] == [
         (3, "row skipped: expected 3 columns, got 5"),
         (4, "row skipped: column 1: expected a number, got 'x'")]
     with pytest.raises(ConfigError, match="--on-bad-row 'drop'"):
         read_dataset(tmp_path, options=ReaderOptions(fs=100, on_bad_row="drop"))
+
+
+def test_a_skipped_row_splits_the_recording_so_no_window_crosses_it(tmp_path):
+    """Review item 14: dropping a row must not splice the time series. The session is split
+    where rows were dropped: filters restart and no window spans the gap; repetition ids are
+    those of the whole file (the hold goes on across the gap)."""
+    from edgekd.data.windowing import dataset_windows
+    from edgekd.signal import FilterSpec, PreprocessSpec, WindowSpec
+    rng = np.random.default_rng(0)
+    good = np.column_stack([rng.normal(size=(200, 4)).round(4), np.repeat([0, 1], 100)])
+    lines = [",".join(f"{v:g}" for v in row) for row in good]
+    lines.insert(150, "1,2,nan,4,1")               # file line 151
+    lines.insert(151, "1,2,3,4,15,6,7,8,1")        # 152: two rows merged
+    (tmp_path / "p").mkdir()
+    (tmp_path / "p/s.csv").write_text("\n".join(lines) + "\n")
+    ds = read_dataset(tmp_path, options=ReaderOptions(fs=100, label_column="-1",
+                                                      on_bad_row="skip"))
+    first, second = ds.recordings
+    assert (first.n_samples, second.n_samples) == (150, 50)
+    assert (first.person, first.session) == (second.person, second.session) == ("p", "s")
+    np.testing.assert_array_equal(np.vstack([first.signals, second.signals]),
+                                  good[:, :4].astype(np.float32))
+    assert second.meta["after_skipped_line"] == 152
+    assert set(first.repetition[100:]) == set(second.repetition) == {0}
+    spec = PreprocessSpec(100.0, 4, WindowSpec(20, 1), FilterSpec(highpass_hz=5.0, notch_hz=None))
+    windows = dataset_windows(ds, spec)
+    assert windows.recording.tolist().count(1) == 50 - 20 + 1
+    alone = dataset_windows(replace(ds, recordings=[second]), spec)
+    np.testing.assert_array_equal(windows.x[windows.recording == 1], alone.x)
