@@ -9,6 +9,10 @@ session: a hold interrupted by a bad row is still one repetition. Person, sessio
 repetition come from ``--path-regex`` named groups matched against the path relative to the
 root; other named groups are kept in ``Recording.meta``. Without a repetition source, the k-th
 contiguous run of a label (a file boundary also ends a run) is repetition k.
+
+Data starts at the first row that is mostly numbers; lines before it (less the header) are a
+preamble, skipped and listed as a warning. A file with no such row anywhere is notes (a
+README, curated.txt), skipped and listed; one that cannot be read as text is an error.
 """
 
 from __future__ import annotations
@@ -26,7 +30,6 @@ from edgekd.data.recording import UNLABELLED, Dataset, Recording
 from edgekd.errors import ConfigError
 
 DEFAULT_GLOBS = ["**/*.csv", "**/*.tsv", "**/*.txt"]
-NOTES_PROBE_LINES = 20     # a data file has a numeric row among its first lines; notes do not
 _TOKENS = re.compile(r"[,;\t ]+")
 
 
@@ -102,37 +105,70 @@ def _label_index(label_column: str | None, header: list[str] | None, n_cols: int
     return idx % n_cols
 
 
-def _looks_like_notes(numbered: list[tuple[int, str]]) -> bool:
-    """True when none of the first lines is mostly numbers (whatever the delimiter): a
-    dataset's README, curated.txt or other notes, not a recording. A header line alone does
-    not count: the rows below it are numeric."""
-    for _, text in numbered[:NOTES_PROBE_LINES]:
-        tokens = [t for t in _TOKENS.split(text.strip()) if t]
-        if tokens and sum(map(_is_number, tokens)) * 2 > len(tokens):
-            return False
-    return True
+def _is_data_like(text: str) -> bool:
+    """Mostly numbers, whatever the delimiter: a row of channel values (a text label column
+    allowed), not a header, a preamble line or notes."""
+    tokens = [t for t in _TOKENS.split(text.strip()) if t]
+    return bool(tokens) and sum(map(_is_number, tokens)) * 2 > len(tokens)
+
+
+def _text_lines(path: Path, log: ProblemLog) -> list[str] | None:
+    """The file's lines, or None (reported) when it cannot be read as text: an I/O error or
+    binary content is an error, never mistaken for notes."""
+    try:
+        raw = path.read_bytes()
+    except OSError as err:
+        log.report(path, f"cannot be read: {err.strerror or err}")
+        return None
+    if raw.startswith((b"\xff\xfe", b"\xfe\xff")):   # UTF-16 with BOM (spreadsheet exports)
+        return raw.decode("utf-16", errors="replace").splitlines()
+    if b"\0" in raw:
+        log.report(path, "not a text file (NUL byte): expected rows of channel values",
+                   offset=raw.index(b"\0"))
+        return None
+    return raw.decode("utf-8-sig", errors="replace").splitlines()
+
+
+def _split_header(numbered: list[tuple[int, str]], start: int, delim: str | None,
+                  header_opt: bool | None):
+    """(header tokens or None, body lines, preamble lines) around the first data-like line
+    ``start``: the line just before it is the header when asked to be, or (detected) when it
+    has as many columns; lines before that are a preamble. With no line before it, the first
+    line is a header when asked to be or (detected) when not all numbers."""
+    split = lambda i: [t.strip() for t in numbered[i][1].split(delim)]  # noqa: E731
+    if start == 0:
+        first = split(0)
+        has = header_opt if header_opt is not None else not all(map(_is_number, first))
+        return (first, numbered[1:], []) if has else (None, numbered, [])
+    if header_opt is not False and (header_opt or len(split(start - 1)) == len(split(start))):
+        return split(start - 1), numbered[start:], numbered[:start - 1]
+    return None, numbered[start:], numbered[:start]
 
 
 def _read_part(root: Path, path: Path, regex: re.Pattern | None, options: ReaderOptions,
                log: ProblemLog) -> _Part | None:
-    lines = path.read_text(errors="replace").splitlines()
+    lines = _text_lines(path, log)
+    if lines is None:
+        return None
     numbered = [(i + 1, ln) for i, ln in enumerate(lines) if ln.strip()]
     if not numbered:
         log.report(path, "empty file: expected rows of channel values")
         return None
-    if _looks_like_notes(numbered):
-        log.report(path, f"not a recording (no numeric row in its first {NOTES_PROBE_LINES} "
-                         "lines): skipped", severity="info")
+    start = next((i for i, (_, text) in enumerate(numbered) if _is_data_like(text)), None)
+    if start is None:
+        log.report(path, "not a recording (no numeric row anywhere): skipped", severity="info")
         return None
     groups = _path_groups(root, path, regex, log)
     if groups is None:
         return None
-    delim = options.delimiter or _sniff_delimiter(numbered[0][1])
-    first = [t.strip() for t in numbered[0][1].split(delim)]
-    has_header = options.header if options.header is not None else not all(map(_is_number, first))
-    header = first if has_header else None
-    body = numbered[1:] if has_header else numbered
-    n_cols = len(first)
+    delim = options.delimiter or _sniff_delimiter(numbered[start][1])
+    header, body, preamble = _split_header(numbered, start, delim, options.header)
+    if preamble:
+        before = "the header" if header is not None else "the data"
+        log.report(path, f"preamble of {len(preamble)} line(s) before {before} skipped (lines "
+                         f"{preamble[0][0]}-{preamble[-1][0]})", line=preamble[0][0],
+                   severity="warning")
+    n_cols = len(header) if header is not None else len(body[0][1].split(delim))
     label_idx = _label_index(options.label_column, header, n_cols)
     chan_idx = [c for c in range(n_cols) if c != label_idx]
     rows, raw_labels, bad = [], [], []

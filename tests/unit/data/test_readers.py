@@ -272,3 +272,47 @@ def test_a_skipped_row_splits_the_recording_so_no_window_crosses_it(tmp_path):
     assert windows.recording.tolist().count(1) == 50 - 20 + 1
     alone = dataset_windows(replace(ds, recordings=[second]), spec)
     np.testing.assert_array_equal(windows.x[windows.recording == 1], alone.x)
+
+
+def test_a_long_preamble_is_not_mistaken_for_notes(tmp_path):
+    """Review item 15: a recording whose first 30 lines are a preamble (an OpenBCI-style
+    export) is read, not skipped as notes; the preamble is listed as a warning."""
+    rng = np.random.default_rng(0)
+    rows = np.column_stack([rng.normal(size=(50, 4)).round(4), np.repeat([0, 1], 25)])
+    preamble = [f"%Note {i}: electrode placement as in protocol" for i in range(29)]
+    preamble += ["%Sample Rate = 100 Hz"]
+    text = "\n".join(preamble + ["c0,c1,c2,c3,label"] +
+                     [",".join(f"{v:g}" for v in r) for r in rows]) + "\n"
+    (tmp_path / "p").mkdir()
+    (tmp_path / "p/s.csv").write_text(text)
+    ds = read_dataset(tmp_path, options=ReaderOptions(fs=100, label_column="label"))
+    (rec,) = ds.recordings
+    assert rec.n_samples == 50 and rec.channels == ["c0", "c1", "c2", "c3"]
+    np.testing.assert_array_equal(rec.signals, rows[:, :4].astype(np.float32))
+    assert [(p.severity, p.line, p.detail) for p in ds.problems] == [
+        ("warning", 1, "preamble of 30 line(s) before the header skipped (lines 1-30)")]
+
+
+def test_only_files_without_any_numeric_row_are_notes(tmp_path):
+    (tmp_path / "p").mkdir()
+    (tmp_path / "p/s.csv").write_text("1,2,0\n3,4,1\n")
+    notes = "\n".join(["Recorded 2021 by the lab."] * 40 + ["see s.csv"]) + "\n"
+    (tmp_path / "p/notes.txt").write_text(notes)
+    ds = read_dataset(tmp_path, options=ReaderOptions(fs=100, label_column="-1"))
+    assert [(p.severity, p.path.rsplit("/", 1)[-1]) for p in ds.problems] == \
+        [("info", "notes.txt")]
+    assert "no numeric row" in ds.problems[0].detail
+
+
+def test_a_data_file_that_cannot_be_read_as_text_is_an_error_under_strict(tmp_path):
+    """Review item 15: binary junk named like data is not quietly skipped as notes."""
+    (tmp_path / "p").mkdir()
+    (tmp_path / "p/good.csv").write_text("1,2,0\n3,4,1\n")
+    (tmp_path / "p/broken.csv").write_bytes(bytes(range(256)) * 8)
+    opts = ReaderOptions(fs=100, label_column="-1")
+    with pytest.raises(DataFormatError, match=r"broken\.csv:byte 0: not a text file"):
+        read_dataset(tmp_path, options=opts)
+    ds = read_dataset(tmp_path, options=opts, strict=False)
+    assert [r.n_samples for r in ds.recordings] == [2]
+    assert [(p.severity, p.path.rsplit("/", 1)[-1]) for p in ds.problems] == \
+        [("error", "broken.csv")]
