@@ -136,14 +136,14 @@ def winnow(shingles: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
 def fingerprint(dataset: Dataset, keep: set[int]) -> Fingerprints:
     """Fingerprints of the recordings of ``dataset`` whose index is in ``keep``."""
-    first, ends, hashes = [0], [], []
+    first, ends, hashes = [0], [np.empty(0, np.uint32)], [np.empty(0, np.uint64)]
     for i, rec in enumerate(dataset.recordings):
-        e, h = winnow(shingle_hashes(rec.signals)) if i in keep else (np.empty(0), np.empty(0))
-        ends.append(e.astype(np.uint32))
-        hashes.append(h.astype(np.uint64))
-        first.append(first[-1] + len(e))
-    cat = lambda parts, dt: np.concatenate(parts).astype(dt) if parts else np.empty(0, dt)  # noqa: E731
-    return Fingerprints(np.array(first, np.int64), cat(ends, np.uint32), cat(hashes, np.uint64))
+        if i in keep:
+            e, h = winnow(shingle_hashes(rec.signals))
+            ends.append(e)
+            hashes.append(h)
+        first.append(first[-1] + (len(ends[-1]) if i in keep else 0))
+    return Fingerprints(np.array(first, np.int64), np.concatenate(ends), np.concatenate(hashes))
 
 
 def window_ranges(dataset: Dataset, recording: np.ndarray, end: np.ndarray,
