@@ -105,13 +105,14 @@ def evaluate(
     data: Annotated[Path, Opt("--data", help="Recordings to evaluate on (any format).")],
     split: Annotated[str, Opt(help="test: rebuild each split's test part; all: every window of the split's person (e.g. other sessions). Either way, windows the model trained or validated on are excluded, by content.")] = "test",
     format: Annotated[Optional[str], Opt("--format", help="Reader (default: auto-detect).")] = None,
+    allow_unchecked: Annotated[bool, Opt("--allow-unchecked", help="Score --split all even when the run cannot say what its models saw (no identity.json, an older one, or one written on resume): the scores may include training data, and say so.")] = False,
     as_json: Annotated[bool, Opt("--json", help="Print JSON.")] = False,
 ) -> None:
     """Recompute metrics from a run's checkpoints on any dataset, never on data the run
     trained or validated on; people missing from the data are listed, not fatal."""
     from edgekd.train.evaluate import evaluate_run
 
-    result = evaluate_run(run_dir, data, split, format)
+    result = evaluate_run(run_dir, data, split, format, allow_unchecked)
     if as_json:
         print(json.dumps(result, indent=2))
         return
