@@ -27,7 +27,7 @@ import time
 from pathlib import Path
 
 from benchmarks.machine import machine_info
-from firmware_bridge.fuzz import DAMAGE, FuzzResult, check_case, make_case
+from benchmarks.framing_faults import DAMAGE, FuzzResult, check_case, make_case
 from firmware_bridge.protocols import PROTOCOLS
 
 HERE = Path(__file__).parent

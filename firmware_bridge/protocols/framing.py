@@ -131,12 +131,13 @@ class SyncFramer:
             return None
         if inside == 0:
             return total, total
-        self.stats.overlaps += 1
         if pos + total - inside <= len(SYNC):
             # Both valid, sharing at most a sync word: a byte lost at the boundary of one frame
             # was replaced by an identical byte of the other (a 1-in-256 coincidence), so both
             # carry what was sent. Keep both: the damage then costs nothing at all.
+            self.stats.shared_sync_words += 1
             return total, inside - pos
+        self.stats.overlaps += 1
         return 0, inside - pos   # it borrowed more than a sync word: the inside frame wins
 
     def _complete_length(self, pos: int) -> int | None:

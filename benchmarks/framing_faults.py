@@ -1,4 +1,5 @@
-"""Fault injection for the edgekd framers, shared by the property test (CI-sized) and
+"""Fault injection for the edgekd framers (test and benchmark tooling, kept out of the edge
+package firmware_bridge), shared by the property test (CI-sized) and
 ``benchmarks/framing_fuzz.py`` (millions of cases): build a stream of frames in which some are
 damaged (bit flips, dropped or inserted bytes, truncation), some repeated, with random garbage
 between them, feed it in random pieces, and check what the framer and decoder make of it.
