@@ -119,7 +119,9 @@ def measure_latency(artifact: Path, cfg, tmp: Path, cores: list[int]) -> dict:
 
 
 def _pcts(x: np.ndarray) -> dict:
-    return {f"p{q}": round(float(np.percentile(x, q)), 4) for q in (50, 90, 99)} | {
+    """min too: a negative sent -> arrival would mean the send stamps are wrong."""
+    return {"min": round(float(x.min()), 4)} | {
+        f"p{q}": round(float(np.percentile(x, q)), 4) for q in (50, 90, 99)} | {
         "max": round(float(x.max()), 4)}
 
 
