@@ -41,10 +41,9 @@ class _Ablated:
 
     def __init__(self, protocol, without: str):
         self.protocol, self.without = protocol, without
-        self.seq_modulus = protocol.seq_modulus
 
-    def encode_frame(self, *args):
-        return self.protocol.encode_frame(*args)
+    def __getattr__(self, name):       # everything but the framer: the protocol's own
+        return getattr(self.protocol, name)
 
     def framer(self):
         framer = self.protocol.framer()

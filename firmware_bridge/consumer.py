@@ -88,8 +88,7 @@ class LiveSession:
         self.info = info or self._assumed_info()
         if protocol.fixed_info is not None:
             self._check_model(protocol.fixed_info, f"--protocol {protocol.name}")
-        self.decoder = BlockDecoder(self.info, protocol.seq_modulus, self.framer.stats,
-                                    protocol.has_device_time)
+        self.decoder = BlockDecoder.for_protocol(protocol, self.info, self.framer.stats)
         self.summary = SessionSummary()
         self.device_info: DeviceInfo | None = None
         self.ended = False                    # the device said it has nothing more

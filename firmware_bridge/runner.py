@@ -21,6 +21,11 @@ from firmware_bridge.transport import (Chunk, Connected, EndOfStream, Outage, Re
 from firmware_bridge.types import StreamModel
 
 QUEUE_CHUNKS = 4096
+# Every counter that means something sent never reached a decision (or may not have): a run
+# with any of them is lossy.
+LOSSES = ("host_dropped_bytes", "frames_missing", "crc_errors", "bad_frames", "outages",
+          "device_restarts", "outages_of_unknown_length", "decisions_missing",
+          "wrong_channel_count")
 
 
 @dataclass(kw_only=True)
@@ -145,8 +150,7 @@ def _report(session: LiveSession, reader: ReaderThread, opts: StreamOptions, end
     report = session.report()
     report.update(host_dropped_bytes=reader.overflow_bytes, reconnects=reader.reconnects,
                   ended_by=ended_by, seconds=round(seconds, 3))
-    losses = {k: report[k] for k in ("host_dropped_bytes", "frames_missing", "crc_errors",
-                                     "bad_frames", "outages") if report[k]}
+    losses = {k: report[k] for k in LOSSES if report[k]}
     report["lossy"] = bool(losses)
     if losses:
         report["lossy_because"] = ", ".join(f"{k}={v}" for k, v in losses.items())

@@ -135,6 +135,8 @@ class EdgekdV2:
     seq_modulus = 1 << 32
     fixed_samples_per_frame = None
     has_device_time = True
+    duplicate_window = 8        # a link or firmware may repeat a recent frame
+    self_restarts = True        # a reboot mid-stream counts from 0 again
     can_end = True
     fixed_info = None
 
