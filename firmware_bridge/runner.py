@@ -25,7 +25,7 @@ QUEUE_CHUNKS = 4096
 # with any of them is lossy.
 LOSSES = ("host_dropped_bytes", "frames_missing", "crc_errors", "bad_frames", "outages",
           "device_restarts", "outages_of_unknown_length", "decisions_missing",
-          "wrong_channel_count")
+          "wrong_channel_count", "frames_without_info")
 
 
 @dataclass(kw_only=True)
@@ -88,7 +88,7 @@ def run_stream(opts: StreamOptions, model: StreamModel | None, on_tick=None) -> 
         start = time.monotonic()
         reader.start()
         try:
-            ended_by = _consume(session, chunks, opts, on_tick, start)
+            ended_by = _consume(session, chunks, opts, on_tick, start, reader.send)
         except KeyboardInterrupt:
             ended_by = "interrupted"   # Ctrl-C ends the session cleanly: the summary is made
     finally:
@@ -118,7 +118,7 @@ def _close_outputs(recorder: Recorder | None, sinks: list) -> None:
 
 
 def _consume(session: LiveSession, chunks: queue.Queue, opts: StreamOptions, on_tick,
-             start: float) -> str:
+             start: float, send) -> str:
     last_tick = 0.0
     while opts.duration is None or time.monotonic() - start < opts.duration:
         try:
@@ -128,6 +128,8 @@ def _consume(session: LiveSession, chunks: queue.Queue, opts: StreamOptions, on_
         kind = type(msg)
         if kind is Chunk:
             session.on_bytes(msg.data, msg.t_ns)
+            if session.outgoing_pending:
+                send(session.take_outgoing())   # e.g. ask again for the device info
             if session.ended:
                 return "the device ended the stream"
         elif kind is Connected:

@@ -78,6 +78,8 @@ class WireProtocol(_Protocol):
 
     def stop_command(self) -> bytes: ...
 
+    def query_info(self) -> bytes: ...     # asks the device to describe itself (b"": fixed)
+
     def device(self, info: DeviceInfo) -> DeviceSide: ...
 
 

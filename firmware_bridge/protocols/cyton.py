@@ -139,6 +139,9 @@ class Cyton:
         """What BrainFlow does: soft reset, wait for ``$$$``, then start."""
         return Handshake(b"v", EOT, b"b")
 
+    def query_info(self) -> bytes:
+        return b""  # a Cyton's layout is fixed (fixed_info)
+
     def stop_command(self) -> bytes:
         return b"s"
 

@@ -117,6 +117,10 @@ class EdgekdV1:
         """Ask for the device info (the bridge configures itself from it), then start."""
         return Handshake(b"", b"", encode_command(CMD_QUERY_INFO) + encode_command(CMD_START))
 
+    def query_info(self) -> bytes:
+        """Sent again when data arrives and the info reply has not (it may have been lost)."""
+        return encode_command(CMD_QUERY_INFO)
+
     def stop_command(self) -> bytes:
         return encode_command(CMD_STOP)
 

@@ -158,6 +158,10 @@ class EdgekdV2:
     def handshake(self) -> Handshake:
         return Handshake(b"", b"", encode_command(CMD_QUERY_INFO) + encode_command(CMD_START))
 
+    def query_info(self) -> bytes:
+        """Sent again when data arrives and the info reply has not (it may have been lost)."""
+        return encode_command(CMD_QUERY_INFO)
+
     def stop_command(self) -> bytes:
         return encode_command(CMD_STOP)
 
