@@ -105,6 +105,7 @@ class LiveSession:
         self._skip_to = 0      # host index where the next stream may start (grid-aligned)
         self._due = 0          # host index of the current stream's next window end
         self._last_decision_seq: int | None = None
+        self._last_device_end = -1   # host index of the latest device decision shown
         # Until the device says how to scale its counts (its info frame may be lost), its data
         # frames are held, never scaled by a guess; the host asks again now and then.
         self._awaiting_info = info is None and protocol.fixed_info is None
@@ -173,9 +174,15 @@ class LiveSession:
 
     # -- events from the runner ----------------------------------------------------------------
     def on_connect(self, reconnect: bool) -> None:
-        """The start command was sent: the device counts from 0 again."""
+        """The start command was sent: the device counts from 0 again (data, decisions and
+        sample index). Until its first data frame says how much was lost, its sample 0 sits
+        where the host axis stands (never before a decision already shown); the vote starts
+        afresh."""
         if reconnect:
             self.framer.reset()
+            self.decoder.session_start = max(self.decoder.next_sample, self._last_device_end + 1)
+        self._last_decision_seq = None
+        self.policy.reset()
         if self._held:
             self._held.append((None, 0))   # replayed in order once the device info arrives
         else:
@@ -218,6 +225,7 @@ class LiveSession:
 
     # -- gap policy ------------------------------------------------------------------------------
     def _on_gap(self, gap: GapEvent) -> None:
+        self.policy.reset()   # votes from before a gap must not decide what comes after it
         self.summary.gaps += 1
         self.summary.samples_missing += gap.missing_samples
         self._stream = None
@@ -296,6 +304,7 @@ class LiveSession:
         raw = -1 if f.class_index is None else f.class_index
         d = Decision(self.decoder.session_start + f.sample_index, f.class_index, f.confidence,
                      raw, f.probs, receive_time_ns=t_recv, source="device")
+        self._last_device_end = max(self._last_device_end, d.end_sample)
         return self._emit(d)
 
     # -- the summary ---------------------------------------------------------------------------
