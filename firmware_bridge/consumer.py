@@ -26,10 +26,10 @@ import numpy as np
 from edgekd.errors import EdgekdError
 from firmware_bridge.decision import Decision, DecisionPolicy
 from firmware_bridge.decoder import BlockDecoder
+from firmware_bridge.latency import LatencyStats
 from firmware_bridge.types import (DecisionFrame, DeviceInfo, EndFrame, Frame, GapEvent,
                                    InfoFrame, SampleBlock, StreamModel)
 
-LATENCY_KEEP = 100_000
 HOLD_FRAMES = 2048        # data frames kept while the device has not described itself
 QUERY_INFO_EVERY = 50     # ask again for the device info after this many frames without it
 
@@ -44,16 +44,14 @@ class SessionSummary:
     gaps: int = 0
     stream_restarts: int = 0           # fresh filter state after a gap or outage
     outages: int = 0
-    latencies_ns: np.ndarray = field(default_factory=lambda: np.zeros(LATENCY_KEEP, np.int64))
-    n_latencies: int = 0
+    latency: LatencyStats = field(default_factory=LatencyStats)   # this host's decisions
 
     def add_latency(self, ns: int) -> None:
-        self.latencies_ns[self.n_latencies % LATENCY_KEEP] = ns  # the newest LATENCY_KEEP kept
-        self.n_latencies += 1
+        self.latency.add(ns)
 
     def latency_ms(self, q: float) -> float | None:
-        kept = self.latencies_ns[:min(self.n_latencies, LATENCY_KEEP)]
-        return float(np.percentile(kept, q) / 1e6) if len(kept) else None
+        """Over the whole session, to ±0.5 % (see :mod:`firmware_bridge.latency`)."""
+        return self.latency.percentile_ms(q)
 
 
 class _Accumulator:

@@ -140,7 +140,7 @@ def test_latency_runs_from_arrival_of_the_last_byte_to_the_sinks(setup):
         out += session.on_bytes(frame[:7], 1_000_000 * k - 5_000)
         out += session.on_bytes(frame[7:], 1_000_000 * k)
     assert out and all(d.latency_ns == 250_000 for d in out)
-    assert session.report()["latency_ms_p99"] == pytest.approx(0.25)
+    assert session.report()["latency_ms_p99"] == pytest.approx(0.25, rel=0.005)  # 1 % bins
 
 
 def test_end_frame_ends_the_session_and_junk_never_raises(setup):
