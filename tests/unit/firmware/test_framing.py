@@ -237,3 +237,22 @@ def test_oversized_or_empty_frames_are_refused_at_the_encoder(mod):
         mod.encode_data(0, 0, np.zeros((32, 64)))
     with pytest.raises(ValueError, match="1..255"):
         mod.encode_data(0, 0, np.zeros((0, 8)))
+
+
+@pytest.mark.parametrize("mod", [v1, v2])
+def test_a_frame_fed_in_usb_packets_is_scanned_once_not_once_per_packet(mod, monkeypatch):
+    """Review item 10: every feed re-scanned the buffer and re-ran the look-ahead on the
+    partial frame (~10 µs a call: 2.5 ms per 2 KB frame fed 8 bytes at a time). Until the bytes
+    a scan waited for have arrived, and unless new bytes bring a sync word, nothing is
+    re-scanned."""
+    from firmware_bridge.protocols.framing import SyncFramer
+    frame = mod.encode_data(3, 0, np.zeros((16, 64)))
+    assert frame.count(v1.SYNC) == 1 and len(frame) > 2000
+    scans = []
+    real = SyncFramer._scan
+    monkeypatch.setattr(SyncFramer, "_scan", lambda self, *a: scans.append(1) or real(self, *a))
+    framer = v1.EdgekdV1Framer() if mod is v1 else v2.EdgekdV2Framer()
+    stream, got = frame + mod.encode_data(4, 0, np.zeros((1, 8))), []
+    for i in range(0, len(stream), 64):
+        got += framer.feed(stream[i:i + 64])
+    assert [f.seq for f in got] == [3, 4] and len(scans) <= 3 < len(stream) // 64
