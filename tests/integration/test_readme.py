@@ -56,3 +56,22 @@ def test_every_tested_readme_block_runs_as_written(tmp_path):
         assert code == 0, f"README block failed:\n{body}\n{log.read_text()[-3000:]}"
     assert (tmp_path / "student.int8.onnx").is_file()
     assert (tmp_path / "decisions.jsonl").read_text().count("\n") > 10
+
+
+# Python blocks run by the test are marked; the others need files a shell block made first.
+PY_BLOCK = re.compile(r"<!-- tested: python -->\n```python\n(.*?)```", re.S)
+
+
+@pytest.mark.slow
+def test_readme_python_api_example_runs_as_written(tmp_path):
+    """The Python API block trains a teacher and two students and compares them (~1 min)."""
+    blocks = PY_BLOCK.findall(README)
+    assert blocks, "the README has a Python API example"
+    for i, body in enumerate(blocks):
+        script = tmp_path / f"block{i}.py"
+        script.write_text(body)
+        proc = subprocess.run(["python", str(script)], cwd=tmp_path, capture_output=True,
+                              text=True, timeout=600)
+        assert proc.returncode == 0, f"README python block failed:\n{proc.stderr[-3000:]}"
+    assert (tmp_path / "py-kd" / "metrics.json").is_file()
+    assert "wilcoxon" in proc.stdout.lower()
