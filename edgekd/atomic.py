@@ -51,6 +51,9 @@ def atomic_directory(target: str | Path, overwrite: bool = False) -> Iterator[Pa
         raise FileExistsError(f"{target} exists (pass --overwrite to replace it)")
     target.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.", dir=target.parent))
+    umask = os.umask(0)
+    os.umask(umask)
+    os.chmod(tmp, 0o777 & ~umask)  # mkdtemp makes 0700; a dataset is for everyone, like mkdir
     try:
         yield tmp
         if target.exists():

@@ -41,30 +41,34 @@ def markdown(result: dict) -> str:
 
 def accuracy_vs_macs_png(result: dict, path: Path) -> Path | None:
     """One point per run and format (fp32 torch, INT8), joined by a line; runs labelled once."""
-    from edgekd.plots import _pyplot, save_figure
+    from edgekd.plots import _pyplot, readable_log_axis, save_figure
     plt = _pyplot()
     fig, ax = plt.subplots(figsize=(6.5, 4.5))
-    drawn = False
+    drawn = set()  # what was drawn, so the legend lists nothing that is not on the plot
     for e in result["entries"]:
         acc = {r["format"]: r["accuracy"] for r in e["rows"] if r["status"] == OK}
         if not e.get("macs") or "torch" not in acc:
             continue
-        drawn = True
+        drawn |= {"torch", e["role"]}
         marker = "o" if e["role"] == "teacher" else "s"
         ax.scatter(e["macs"], acc["torch"], marker=marker, color="tab:blue", s=45, zorder=3)
         if "onnx-int8" in acc:
             ax.plot([e["macs"]] * 2, [acc["torch"], acc["onnx-int8"]], color="grey", lw=0.8)
             ax.scatter(e["macs"], acc["onnx-int8"], marker=marker, color="tab:red", s=30, zorder=3)
+            drawn.add("onnx-int8")
         ax.annotate(f"{Path(e['input']).name}: {e['model']}", (e["macs"], acc["torch"]),
                     fontsize=7, xytext=(5, 5), textcoords="offset points")
     if not drawn:
         plt.close(fig)
         return None
     ax.set_xscale("log")
-    ax.scatter([], [], color="tab:blue", label="fp32 (torch)")
-    ax.scatter([], [], color="tab:red", label="INT8 (ONNX)")
-    ax.scatter([], [], marker="o", color="grey", label="teacher")
-    ax.scatter([], [], marker="s", color="grey", label="student")
+    readable_log_axis(ax.xaxis)
+    for key, style in (("torch", {"color": "tab:blue", "label": "fp32 (torch)"}),
+                       ("onnx-int8", {"color": "tab:red", "label": "INT8 (ONNX)"}),
+                       ("teacher", {"marker": "o", "color": "grey", "label": "teacher"}),
+                       ("student", {"marker": "s", "color": "grey", "label": "student"})):
+        if key in drawn:
+            ax.scatter([], [], **style)
     ax.legend(fontsize=7)
     ax.set(xlabel="MACs per window (log)", ylabel="test accuracy", title="accuracy vs compute")
     ax.grid(alpha=0.3)
@@ -72,7 +76,7 @@ def accuracy_vs_macs_png(result: dict, path: Path) -> Path | None:
 
 
 def latency_png(result: dict, path: Path) -> Path | None:
-    from edgekd.plots import _pyplot, save_figure
+    from edgekd.plots import _pyplot, readable_log_axis, save_figure
     series = [(f"{Path(e['input']).name} {r['format']}", np.array(r["latency_us"]))
               for e in result["entries"] for r in e["rows"] if r.get("latency_us")]
     if not series:
@@ -86,6 +90,7 @@ def latency_png(result: dict, path: Path) -> Path | None:
     ax.boxplot([s for _, s in series], whis=(1, 99), showfliers=False, **horizontal)
     ax.set_yticks(range(1, len(series) + 1), [n for n, _ in series], fontsize=8)
     ax.set_xscale("log")
+    readable_log_axis(ax.xaxis)
     ax.set(xlabel="batch-1 latency, µs (log; whiskers p1–p99)",
            title="latency distribution per backend")
     return save_figure(fig, path)

@@ -67,13 +67,14 @@ def compare(
     runs: Annotated[list[Path], typer.Argument(help="Run directories; the first is the baseline.")],
     metric: Annotated[str, Opt(help="accuracy | balanced_accuracy | macro_f1 | kappa.")] = "accuracy",
     as_json: Annotated[bool, Opt("--json", help="Print JSON instead of markdown.")] = False,
-    png: Annotated[Optional[Path], Opt(help="Paired dot plot (default: compare.png in the last run).")] = None,
+    png: Annotated[Optional[Path], Opt(help="Paired dot plot (default: compare.png in the current directory).")] = None,
 ) -> None:
     """Paired per-split comparison with win/tie/loss and a Wilcoxon signed-rank p-value."""
     from edgekd.distill.compare import compare_runs, paired_plot, to_markdown
 
     result = compare_runs(runs, metric)
-    path = paired_plot(result, png or Path(runs[-1]) / "compare.png")
+    # never into a run folder by default: runs are inputs here, and a teacher's run is shared
+    path = paired_plot(result, png or Path("compare.png"))
     if as_json:
         print(json.dumps({**result, "png": str(path)}, indent=2))
     else:

@@ -4,6 +4,7 @@ win/tie/loss and a Wilcoxon signed-rank test against the first run, with its n."
 from __future__ import annotations
 
 import json
+import textwrap
 from pathlib import Path
 
 import numpy as np
@@ -71,15 +72,17 @@ def paired_plot(result: dict, path: str | Path) -> Path:
     from edgekd.plots import _pyplot, save_figure
     plt = _pyplot()
     values = np.array(result["values"])
-    fig, ax = plt.subplots(figsize=(2 + 1.5 * len(values), 4.5))
+    fig, ax = plt.subplots(figsize=(max(5.5, 2 + 1.6 * len(values)), 5))
     x = np.arange(len(values))
     for j in range(values.shape[1]):
         ax.plot(x, values[:, j], color="grey", alpha=0.4, marker="o", markersize=3)
     ax.errorbar(x, values.mean(1), yerr=result["sd"], color="black", marker="s", capsize=4,
                 linewidth=2, label="mean ± sd")
-    ax.set_xticks(x, result["names"], rotation=20)
+    ax.set_xticks(x, [textwrap.fill(n, 14) for n in result["names"]])
     ax.set_ylabel(result["metric"])
-    title = ", ".join(f"p={v['wilcoxon_p']:.3g} (n={v['n']})" for v in result["versus_baseline"])
-    ax.set_title(f"paired by split; Wilcoxon vs {result['names'][0]}: {title}", fontsize=9)
+    base = result["names"][0]
+    pairs = [f"{name} vs {base}: Wilcoxon p = {v['wilcoxon_p']:.3g} (n = {v['n']})"
+             for name, v in zip(result["names"][1:], result["versus_baseline"])]
+    ax.set_title("paired by split (grey: one split)\n" + "\n".join(pairs), fontsize=9)
     ax.legend()
     return save_figure(fig, path)

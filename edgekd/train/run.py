@@ -207,6 +207,16 @@ def _save_split(folder: Path, model, prepared: PreparedSplit, label_names: list[
     (folder / "state.pt").unlink(missing_ok=True)
 
 
+def _kd_label(cfg: TrainConfig) -> str:
+    """How a run was trained, for figure titles: a KD run and its no-KD baseline share the
+    model name, so the title must tell them apart."""
+    if cfg.kd.mode == "online":
+        return f"online KD with {cfg.kd.teacher_model}, alpha {cfg.kd.alpha:g}"
+    if cfg.kd.active and cfg.kd.alpha > 0:
+        return f"KD alpha {cfg.kd.alpha:g}, T {cfg.kd.temperature:g}"
+    return "no KD"
+
+
 def write_metrics(out: Path, cfg: TrainConfig, results: list[dict], label_names: list[str],
                   wall_s: float, device, extra: dict | None, world: int = 1) -> dict:
     per_split = {r["name"]: {"person": r["person"], **{k: v for k, v in r["test"].items()},
@@ -219,7 +229,8 @@ def write_metrics(out: Path, cfg: TrainConfig, results: list[dict], label_names:
                "device": str(device), "processes": world, "edgekd_version": __version__,
                **(extra or {})}
     write_json_atomic(out / "metrics.json", metrics)
+    run = f"{out.name} ({cfg.model}, {_kd_label(cfg)})"
     confusion_png(total_cm, label_names, out / "confusion.png",
-                  f"{cfg.model}: test windows of all {len(results)} splits")
-    curves_png({r["name"]: r["history"] for r in results}, out / "curves.png")
+                  f"{run}\ntest windows of all {len(results)} splits")
+    curves_png({r["name"]: r["history"] for r in results}, out / "curves.png", title=run)
     return metrics

@@ -178,3 +178,22 @@ def test_teacher_logits_cached_unless_augmented(paired, monkeypatch, noise, expe
     with tempfile.TemporaryDirectory() as tmp:
         train_run(cfg, tmp + "/run")
     assert (calls["n"] > 0) == expect_live
+
+
+def test_compare_writes_its_plot_where_asked_never_into_a_run(tmp_path, monkeypatch):
+    """`edgekd compare` writes compare.png into the current directory (or --png), never into
+    one of the runs it reads (issue 20: it wrote into the teacher's run folder)."""
+    from typer.testing import CliRunner
+
+    from edgekd.cli import app
+    a = _fake_run(tmp_path / "a", [0.8, 0.85, 0.9])
+    b = _fake_run(tmp_path / "b", [0.82, 0.86, 0.93])
+    work = tmp_path / "work"
+    work.mkdir()
+    monkeypatch.chdir(work)
+    res = CliRunner().invoke(app, ["compare", str(a), str(b)])
+    assert res.exit_code == 0, res.output
+    assert (work / "compare.png").is_file() and "compare.png" in res.output
+    assert not (a / "compare.png").exists() and not (b / "compare.png").exists()
+    res = CliRunner().invoke(app, ["compare", str(a), str(b), "--png", str(tmp_path / "x.png")])
+    assert res.exit_code == 0 and (tmp_path / "x.png").is_file()
