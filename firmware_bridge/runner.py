@@ -12,10 +12,11 @@ from pathlib import Path
 
 import numpy as np
 
-from edgekd.errors import ConfigError, EdgekdError
+from edgekd.errors import ConfigError
 from firmware_bridge.consumer import LiveSession
 from firmware_bridge.decision import DecisionPolicy
 from firmware_bridge.protocols import PROTOCOLS
+from firmware_bridge.truth import GroundTruth
 from firmware_bridge.transport import (Chunk, Connected, EndOfStream, Outage, ReaderThread,
                                        Recorder, handshake, open_port)
 from firmware_bridge.types import StreamModel
@@ -165,12 +166,7 @@ def online_accuracy(session: LiveSession, ground_truth: Path) -> dict:
     """Accuracy of the decisions against the emulator's per-sample labels, on the windows the
     offline pipeline would label (last sample labelled, no label change inside)."""
     from edgekd.signal import window_labels
-    try:
-        gt = np.load(Path(ground_truth).with_suffix(".npz"))
-        labels = gt["labels"]
-    except (OSError, KeyError, ValueError) as err:
-        raise EdgekdError(f"{ground_truth}: not a ground-truth file written by edgekd simulate "
-                          f"({err})") from None
+    labels = GroundTruth.load(ground_truth).labels
     pairs = [(e, lab) for e, lab in session.decisions if e < len(labels)]
     if not pairs or session.model is None:
         return {"online_accuracy": None, "scored_decisions": 0}

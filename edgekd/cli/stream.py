@@ -49,8 +49,10 @@ def stream(
     opts.sinks = make_sinks(json_out, udp, (model.stem if model else "edgekd") if lsl else None,
                             labels, "host" if handed else "device")
     if view and json_out != "-":
+        from firmware_bridge.truth import GroundTruth
         from firmware_bridge.view import TerminalView
-        with TerminalView(labels) as tv:
+        truth = GroundTruth.load(ground_truth) if ground_truth and handed else None
+        with TerminalView(labels, truth, handed.window if handed else None) as tv:
             opts.sinks.append(tv.sink)
             report = run_stream(opts, handed, on_tick=tv.tick)
     else:
