@@ -22,6 +22,9 @@ class Decision:
     receive_time_ns: int = 0
     device_time_us: int | None = 0
     source: str = "host"         # host: this model; device: decided on the armband
+    acquired_ns: int = 0         # when the window's last sample was acquired (CLOCK_MONOTONIC
+                                 # ns): the source's own timestamp where it has one (LSL,
+                                 # BrainFlow), else the arrival of the bytes that carried it
 
 
 class DecisionPolicy:

@@ -16,11 +16,15 @@ from edgekd.errors import ConfigError, EdgekdError
 from firmware_bridge.consumer import LiveSession
 from firmware_bridge.decision import DecisionPolicy
 from firmware_bridge.protocols import PROTOCOLS
+from firmware_bridge.protocols.base import Handshake
 from firmware_bridge.transport import (Chunk, Connected, EndOfStream, Outage, ReaderThread,
-                                       Recorder, handshake, open_port)
+                                       Recorder, Samples, handshake, open_port)
 from firmware_bridge.types import StreamModel
 
 QUEUE_CHUNKS = 4096
+DEFAULT_PROTOCOL = "edgekd-v2"
+SAMPLE_SOURCES = ("lsl://", "brainflow://")   # deliver decoded samples: no wire protocol
+NO_HANDSHAKE = Handshake(b"", b"", b"")
 
 
 @dataclass(kw_only=True)
@@ -28,7 +32,7 @@ class StreamOptions:
     """Everything ``edgekd stream`` needs besides the model; validated on construction."""
 
     port: str
-    protocol: str = "edgekd-v2"
+    protocol: str | None = None      # None: edgekd-v2 for a byte source
     baudrate: int | None = None
     threshold: float = 0.0
     vote: int = 1
@@ -37,9 +41,16 @@ class StreamOptions:
     record: Path | None = None
     ground_truth: Path | None = None
     sinks: list = field(default_factory=list)
+    sample_sinks: list = field(default_factory=list)   # raw samples (e.g. the LSL raw outlet)
 
     def __post_init__(self) -> None:
-        PROTOCOLS.get(self.protocol)        # an unknown name is a ConfigError with choices
+        PROTOCOLS.get(self.protocol or DEFAULT_PROTOCOL)   # unknown: ConfigError with choices
+        if self.samples_source:
+            for flag, value in (("--protocol", self.protocol), ("--baud", self.baudrate),
+                                ("--record", self.record)):
+                if value is not None:
+                    raise ConfigError(f"{flag}: {self.port.partition('://')[0]}:// delivers "
+                                      f"decoded samples; {flag} applies to byte sources only")
         DecisionPolicy(self.threshold, self.vote)
         if not self.port:
             raise ConfigError("--port: empty; give a device path or URL")
@@ -52,17 +63,25 @@ class StreamOptions:
             raise ConfigError(f"--ground-truth {self.ground_truth}: "
                               f"{Path(self.ground_truth).with_suffix('.npz')} not found")
 
+    @property
+    def samples_source(self) -> bool:
+        return self.port.startswith(SAMPLE_SOURCES)
+
 
 def run_stream(opts: StreamOptions, model: StreamModel | None, on_tick=None) -> dict:
     """Stream until done; ``on_tick(session)`` is called about 10 times a second (live view).
     ``model`` is handed in by the caller (None: show the device's own decisions only)."""
-    protocol = PROTOCOLS.get(opts.protocol)
-    session = LiveSession(protocol, model, DecisionPolicy(opts.threshold, opts.vote),
-                          opts.sinks, keep_decisions=opts.ground_truth is not None)
+    protocol = PROTOCOLS.get(opts.protocol or DEFAULT_PROTOCOL)
     baud = opts.baudrate or protocol.default_baudrate
-    hs = protocol.handshake()
+    hs = NO_HANDSHAKE if opts.samples_source else protocol.handshake()
     port = open_port(opts.port, baud)
     try:
+        session = LiveSession(protocol, model, DecisionPolicy(opts.threshold, opts.vote),
+                              opts.sinks, info=getattr(port, "info", None),
+                              keep_decisions=opts.ground_truth is not None,
+                              sample_sinks=opts.sample_sinks)
+        if opts.samples_source:
+            session.check_device(port.info)    # refuses a source that cannot feed the model
         handshake(port, hs, opts.port)
     except BaseException:
         port.close()
@@ -82,7 +101,7 @@ def run_stream(opts: StreamOptions, model: StreamModel | None, on_tick=None) -> 
         reader.stop()
         if recorder:
             recorder.close()
-        for sink in opts.sinks:
+        for sink in [*opts.sinks, *opts.sample_sinks]:
             close = getattr(sink, "close", None)  # a plain callable is a sink too
             if close:
                 close()
@@ -102,6 +121,8 @@ def _consume(session: LiveSession, chunks: queue.Queue, opts: StreamOptions, on_
             session.on_bytes(msg.data, msg.t_ns)
             if session.ended:
                 return "the device ended the stream"
+        elif kind is Samples:
+            session.on_samples(msg.data, msg.acquired_ns, msg.t_ns, msg.missing_before)
         elif kind is Connected:
             session.on_connect(msg.reconnect)
         elif kind is Outage:
@@ -120,9 +141,11 @@ def _consume(session: LiveSession, chunks: queue.Queue, opts: StreamOptions, on_
 def _report(session: LiveSession, reader: ReaderThread, opts: StreamOptions, ended_by: str,
             seconds: float) -> dict:
     report = session.report()
-    report.update(host_dropped_bytes=reader.overflow_bytes, reconnects=reader.reconnects,
+    report.update(host_dropped_bytes=reader.overflow_bytes,
+                  host_dropped_samples=reader.overflow_samples, reconnects=reader.reconnects,
                   ended_by=ended_by, seconds=round(seconds, 3))
-    losses = {k: report[k] for k in ("host_dropped_bytes", "frames_missing", "crc_errors",
+    losses = {k: report[k] for k in ("host_dropped_bytes", "host_dropped_samples",
+                                     "frames_missing", "samples_missing", "crc_errors",
                                      "bad_frames", "outages") if report[k]}
     report["lossy"] = bool(losses)
     if losses:

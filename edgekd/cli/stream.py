@@ -17,8 +17,8 @@ Opt = typer.Option
 
 def stream(
     model: Annotated[Optional[Path], Opt("--model", help="An exported artifact (.onnx / .plan). Without one, only the decisions the device makes itself are shown.")] = None,
-    port: Annotated[str, Opt(help="Device URL: /dev/ttyACM0, a pty path, socket://host:port, loop://, replay://FILE[?speed=X].")] = ...,
-    protocol: Annotated[str, Opt(help="Wire protocol: edgekd-v2 | edgekd-v1 | cyton.")] = "edgekd-v2",
+    port: Annotated[str, Opt(help="Source URL: /dev/ttyACM0, a pty path, socket://host:port, loop://, replay://FILE[?speed=X]; lsl://NAME (an LSL stream); brainflow://BOARD[?serial_port=...&channels=N] (any BrainFlow board, e.g. brainflow://synthetic).")] = ...,
+    protocol: Annotated[Optional[str], Opt(help="Wire protocol of a byte source: edgekd-v2 (default) | edgekd-v1 | cyton.")] = None,
     baud: Annotated[Optional[int], Opt(help="Baud rate (default: the protocol's).")] = None,
     threshold: Annotated[float, Opt(help="Reject decisions below this confidence.")] = 0.0,
     vote: Annotated[int, Opt(help="Majority vote over the last K accepted decisions.")] = 1,
@@ -26,8 +26,10 @@ def stream(
     duration: Annotated[Optional[float], Opt(help="Stop after this many seconds.")] = None,
     reconnect: Annotated[bool, Opt(help="Reconnect with back-off when the device disappears.")] = True,
     json_out: Annotated[Optional[str], Opt("--json", help="Write decisions as JSON lines to FILE ('-': stdout).")] = None,
-    udp: Annotated[Optional[str], Opt(help="Send '<class> <confidence>' datagrams (LibEMG format) to HOST:PORT.")] = None,
-    lsl: Annotated[bool, Opt(help="Publish decisions on an LSL outlet (pylsl).")] = False,
+    udp: Annotated[Optional[str], Opt(help="Send every decision to HOST:PORT as a LibEMG datagram (rejected windows as class -1, velocity = confidence or 0).")] = None,
+    udp_format: Annotated[str, Opt(help="LibEMG output_format of the datagrams: predictions ('<class> <velocity>') | probabilities ('<p0> ... <pK> <velocity> <unix time>').")] = "predictions",
+    lsl: Annotated[bool, Opt(help="Publish decisions on an LSL outlet (pylsl), stamped with acquisition time.")] = False,
+    lsl_raw: Annotated[bool, Opt(help="Publish the raw EMG (µV) on an LSL outlet with channel metadata, stamped with acquisition time.")] = False,
     record: Annotated[Optional[Path], Opt(help="Save the raw bytes with receive times, for replay://.")] = None,
     ground_truth: Annotated[Optional[Path], Opt(help="Labels written by `edgekd simulate` (online accuracy).")] = None,
     view: Annotated[bool, Opt(help="Live terminal view.")] = True,
@@ -35,19 +37,25 @@ def stream(
 ) -> None:
     """Recognise gestures live: armband → firmware_bridge → the deployed student → decisions."""
     from edgekd.atomic import write_json_atomic
+    from edgekd.errors import ConfigError
     from edgekd.live_model import load_stream_model
     from firmware_bridge.runner import StreamOptions, run_stream
-    from firmware_bridge.sinks import make_sinks, udp_target
+    from firmware_bridge.sinks import UDP_FORMATS, make_sample_sinks, make_sinks, udp_target
 
     opts = StreamOptions(port=port, protocol=protocol, baudrate=baud, threshold=threshold,
                          vote=vote, duration=duration, reconnect=reconnect, record=record,
                          ground_truth=ground_truth)
     if udp:
         udp_target(udp)        # refused before anything is loaded or opened
+    if udp_format not in UDP_FORMATS:
+        raise ConfigError(f"--udp-format {udp_format!r}: expected one of {', '.join(UDP_FORMATS)}")
     handed = load_stream_model(model, hop) if model is not None else None
     labels = list(handed.label_names) if handed else []
-    opts.sinks = make_sinks(json_out, udp, (model.stem if model else "edgekd") if lsl else None,
-                            labels, "host" if handed else "device")
+    stem = model.stem if model else "edgekd"
+    opts.sinks = make_sinks(json_out, udp, stem if lsl else None, labels,
+                            "host" if handed else "device", udp_format)
+    opts.sample_sinks = make_sample_sinks(f"{stem}-raw" if lsl_raw else None,
+                                          list(handed.channel_names) if handed else None)
     if view and json_out != "-":
         from firmware_bridge.view import TerminalView
         with TerminalView(labels) as tv:
