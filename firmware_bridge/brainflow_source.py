@@ -111,6 +111,15 @@ def parse_spec(spec: str, board_shim) -> tuple[int, object, int | None]:
     return bid, params, channels
 
 
+def lost_before(counters: np.ndarray, previous: int | None) -> tuple[np.ndarray, int]:
+    """Samples lost just before each sample (int64 [n]) from BrainFlow's package counter, and
+    the last counter; ``previous`` is the last counter of the read before (None: first read)."""
+    c = counters.astype(np.int64)
+    prev = c[0] - 1 if previous is None else previous
+    steps = np.diff(np.concatenate([[prev], c])) % COUNTER_MODULUS
+    return np.where((steps >= 2) & (steps < COUNTER_MODULUS // 2), steps - 1, 0), int(c[-1])
+
+
 class BrainFlowPort:
     """A prepared and started BrainFlow session, read as decoded samples."""
 
@@ -157,19 +166,12 @@ class BrainFlowPort:
         x = np.ascontiguousarray(data[self.rows].T, np.float32)
         offset_ns = time.time_ns() - time.monotonic_ns()      # unix → CLOCK_MONOTONIC
         acquired = data[self.t_row] * 1e9 - offset_ns
-        lost = (self._lost_before(data[self.counter_row]) if self.counter_row is not None
-                else np.zeros(n, np.int64))
+        lost = np.zeros(n, np.int64)
+        if self.counter_row is not None:
+            lost, self._last_counter = lost_before(data[self.counter_row], self._last_counter)
         starts = [0, *np.flatnonzero(lost[1:]) + 1]
         return tuple(Samples(x[a:b], int(round(acquired[b - 1])), t, int(lost[a]))
                      for a, b in zip(starts, [*starts[1:], n]))
-
-    def _lost_before(self, counters: np.ndarray) -> np.ndarray:
-        """Samples lost just before each sample, from the package counter (int64 [n])."""
-        c = counters.astype(np.int64)
-        prev = c[0] - 1 if self._last_counter is None else self._last_counter
-        self._last_counter = int(c[-1])
-        steps = np.diff(np.concatenate([[prev], c])) % COUNTER_MODULUS
-        return np.where((steps >= 2) & (steps < COUNTER_MODULUS // 2), steps - 1, 0)
 
     def write(self, data: bytes) -> None:
         pass
