@@ -20,11 +20,8 @@ from urllib.parse import parse_qs
 import numpy as np
 
 from edgekd.errors import ConfigError, EdgekdError
+from edgekd.units import UNIT_TO_UV, microvolts_per
 from firmware_bridge.types import DeviceInfo, SampleBlock
-
-# unit strings seen in the wild (LSL conventions say "microvolts") → µV per unit
-UNIT_TO_UV = {"microvolts": 1.0, "microvolt": 1.0, "uv": 1.0, "µv": 1.0, "millivolts": 1e3,
-              "millivolt": 1e3, "mv": 1e3, "volts": 1e6, "volt": 1e6, "v": 1e6}
 
 
 def import_pylsl(what: str):
@@ -222,8 +219,8 @@ def _parse_lsl_spec(spec: str) -> tuple[str, float]:
 def _unit_scale(unit: str, spec: str) -> float:
     if not unit:
         return 1.0
-    try:
-        return UNIT_TO_UV[unit.strip().lower()]
-    except KeyError:
+    scale = microvolts_per(unit)
+    if scale is None:
         raise EdgekdError(f"lsl://{spec}: channel unit {unit!r} is not a voltage this bridge "
-                          f"knows (valid: {', '.join(sorted(UNIT_TO_UV))})") from None
+                          f"knows (valid: {', '.join(sorted(UNIT_TO_UV))})")
+    return scale

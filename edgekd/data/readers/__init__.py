@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from edgekd.data.readers import csv_reader, edf, myo, ninapro, npz  # noqa: F401  (registers)
+from edgekd.data.readers import csv_reader, edf, myo, ninapro, npz, xdf  # noqa: F401  (registers)
 from edgekd.data.readers.base import READERS, ReaderOptions
 from edgekd.data.recording import Dataset
 from edgekd.errors import DataFormatError
 
 # Most specific layouts first: a native dataset folder also holds no csv, a Myo tree no .mat.
-DETECTION_ORDER = ["npz", "myo-dat", "ninapro", "edf", "csv"]
+DETECTION_ORDER = ["npz", "myo-dat", "ninapro", "xdf", "edf", "csv"]
 
 
 def detect_format(root: str | Path) -> str:
@@ -23,7 +23,7 @@ def detect_format(root: str | Path) -> str:
         if READERS.get(name).detect(root):
             return name
     raise DataFormatError(root, "unknown layout: expected dataset.json (npz), classe_<i>.dat "
-                                "(myo-dat), *.mat (ninapro), *.edf/*.bdf (edf) or "
+                                "(myo-dat), *.mat (ninapro), *.xdf (xdf), *.edf/*.bdf (edf) or "
                                 "*.csv/*.tsv/*.txt (csv)")
 
 
