@@ -156,24 +156,27 @@ def _report(session: LiveSession, reader: ReaderThread, opts: StreamOptions, end
 
 
 def online_accuracy(session: LiveSession, ground_truth: Path) -> dict:
-    """Accuracy of the decisions against the emulator's per-sample labels, on the windows the
-    offline pipeline would label (last sample labelled, no label change inside)."""
-    from edgekd.signal import window_labels
+    """The decisions against the emulator's per-sample labels, scored on the windows the
+    offline pipeline would label (last sample labelled, no label change inside):
+    ``online_accuracy`` (accepted decisions only) side by side with the control metrics of
+    :mod:`edgekd.control_metrics` (rejection rates, accuracy with rejections as rest,
+    availability, active error, instability, onset latency)."""
+    from edgekd.control_metrics import rest_class, stream_metrics
     try:
         gt = np.load(Path(ground_truth).with_suffix(".npz"))
         labels = gt["labels"]
     except (OSError, KeyError, ValueError) as err:
         raise EdgekdError(f"{ground_truth}: not a ground-truth file written by edgekd simulate "
                           f"({err})") from None
-    pairs = [(e, lab) for e, lab in session.decisions if e < len(labels)]
-    if not pairs or session.model is None:
+    m = session.model
+    if not session.decisions or m is None:
         return {"online_accuracy": None, "scored_decisions": 0}
-    ends = np.array([e for e, _ in pairs])
-    pred = np.array([-2 if lab is None else lab for _, lab in pairs])
-    y, keep = window_labels(labels, np.zeros_like(labels), ends, session.model.window)
-    keep &= pred != -2
-    return {"online_accuracy": float((pred[keep] == y[keep]).mean()) if keep.any() else None,
-            "scored_decisions": int(keep.sum())}
+    ends = np.array([e for e, _ in session.decisions])
+    decided = np.array([-1 if lab is None else lab for _, lab in session.decisions])
+    metrics = stream_metrics(labels, ends, decided, m.window, m.hop, m.fs,
+                             rest_class(m.label_names), session.decoder.next_sample - 1)
+    return {"online_accuracy": metrics["accuracy_accepted"],
+            "scored_decisions": metrics["windows_accepted"], **metrics}
 
 
 __all__ = ["StreamOptions", "online_accuracy", "run_stream"]

@@ -81,8 +81,8 @@ def print_summary(r: dict) -> None:
 def simulate(
     protocol: Annotated[str, Opt(help="edgekd-v2 | edgekd-v1 | cyton.")] = "edgekd-v2",
     source: Annotated[str, Opt(help="'synth' or a dataset path (any format edgekd reads).")] = "synth",
-    person: Annotated[Optional[str], Opt(help="Which person's recording (default: the first).")] = None,
-    session: Annotated[Optional[str], Opt(help="Which session (default: the first).")] = None,
+    person: Annotated[Optional[str], Opt(help="Whose recording (required when the source holds several people).")] = None,
+    session: Annotated[Optional[str], Opt(help="Which session (required when the source holds several): stream one the model was not trained on.")] = None,
     speed: Annotated[float, Opt(help="Real-time factor (2 = twice as fast; 0 = as fast as possible).")] = 1.0,
     faults: Annotated[Optional[str], Opt(help="e.g. bitflip=1e-4,drop=1e-4,garbage=0.5,disconnect=10,outage=0.5 (per byte; bursts per s; s of signal; disconnect: TCP only).")] = None,
     loop: Annotated[bool, Opt(help="Start over at the end of the recording.")] = False,
@@ -106,9 +106,10 @@ def simulate(
 
     def ready(url: str) -> None:
         print(url, flush=True)
-        err_console.print(escape(f"emulating {protocol} ({rec.n_chans} ch @ {rec.fs:g} Hz, "
-                                 f"{rec.duration_s:.0f} s of {rec.person}/{rec.session}) on "
-                                 f"{url}; waiting for the host's start command"))
+        err_console.print(escape(f"emulating {protocol} on {url}: person {rec.person}, session "
+                                 f"{rec.session} of {source} ({rec.duration_s:.0f} s, "
+                                 f"{rec.n_chans} ch @ {rec.fs:g} Hz); waiting for the host's "
+                                 "start command"))
 
     run_emulator(emu, tcp, wait, ready)
     if ground_truth:
@@ -130,8 +131,16 @@ def _source_recording(source: str, person: str | None, session: str | None, fixe
         dataset = synthesize(SynthConfig(people=1, sessions=1, seed=11, **layout))
     else:
         dataset = read_dataset(source)
-    recs = [r for r in dataset.of_modality(dataset.primary_modality)
+    every = dataset.of_modality(dataset.primary_modality)
+    recs = [r for r in every
             if (person is None or r.person == person) and (session is None or r.session == session)]
+    have = ", ".join(f"{r.person}/{r.session}" for r in every[:12]) + (
+        f" and {len(every) - 12} more" if len(every) > 12 else "")
     if not recs:
-        raise EdgekdError(f"{source}: no recording for person={person} session={session}")
+        raise EdgekdError(f"{source}: no recording for person={person} session={session} "
+                          f"(have {have})")
+    if len(recs) > 1:   # never pick one silently: the first is usually training data
+        raise EdgekdError(f"{source}: {len(recs)} recordings match; choose one with --person "
+                          f"and --session, ideally a session the model was not trained on "
+                          f"(have {have})")
     return recs[0]
