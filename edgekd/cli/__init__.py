@@ -9,7 +9,7 @@ import typer
 
 from edgekd import __version__
 from edgekd.cli import bench, data, demo, distill, export, stream, train
-from edgekd.cli.console import err_console
+from edgekd.cli.console import err_console, print_error
 from edgekd.errors import EdgekdError
 
 app = typer.Typer(name="edgekd", no_args_is_help=True, add_completion=False,
@@ -46,7 +46,7 @@ def main(argv: list[str] | None = None) -> None:
     try:
         app(args=argv, prog_name="edgekd")
     except EdgekdError as err:
-        err_console.print(f"[bold red]error:[/] {err}", highlight=False, soft_wrap=True)
+        print_error(str(err))
         sys.exit(1)
     except KeyboardInterrupt:
         err_console.print("interrupted")

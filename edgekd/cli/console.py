@@ -6,11 +6,25 @@ import contextlib
 from typing import Callable, Iterator
 
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import (BarColumn, MofNCompleteColumn, Progress, SpinnerColumn, TextColumn,
                            TimeElapsedColumn, TimeRemainingColumn)
 
 console = Console()
 err_console = Console(stderr=True)
+
+
+def print_error(message: str) -> None:
+    """One ``error: ...`` line on stderr. The message is escaped: error text quotes user input
+    and Python lists (``['4']``), which rich would otherwise eat as markup tags."""
+    err_console.print(f"[bold red]error:[/] {escape(str(message))}", highlight=False,
+                      soft_wrap=True)
+
+
+def print_warning(message: str) -> None:
+    """One ``warning: ...`` line on stderr, printed literally (see :func:`print_error`)."""
+    err_console.print(f"[bold yellow]warning:[/] {escape(str(message))}", highlight=False,
+                      soft_wrap=True)
 
 
 @contextlib.contextmanager

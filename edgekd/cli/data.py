@@ -7,16 +7,19 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+from rich.markup import escape
 from rich.table import Table
 
 from edgekd.cli.console import console, progress
 from edgekd.cli.options import (DataPath, Delimiter, Format, Fs, Glob, Header, LabelColumn,
-                                LabelNames, PathRegex, reader_options)
+                                LabelNames, OnBadRow, PathRegex, reader_options)
 from edgekd.data import native
+from edgekd.data.importing import import_dataset, problem_line
 from edgekd.data.readers import read_dataset
 from edgekd.data.summary import summarize
 from edgekd.data.synth import SynthConfig, synthesize
-from edgekd.errors import format_location
+
+SHOW_AT_MOST = 20  # problems listed on the terminal; the JSON / manifest holds all
 
 app = typer.Typer(help="Inspect, import and synthesise recordings.", no_args_is_help=True)
 
@@ -37,22 +40,45 @@ def summary(path: DataPath, format: Format = None, fs: Fs = None, delimiter: Del
 
 
 def print_summary(info: dict) -> None:
-    console.print(f"[bold]{info['source']}[/] ({info['format']}): {info['n_people']} people, "
-                  f"{info['n_sessions']} sessions, {info['n_recordings']} recordings, "
+    console.print(f"[bold]{escape(info['source'])}[/] ({info['format']}): {info['n_people']} "
+                  f"people, {info['n_sessions']} sessions, {info['n_recordings']} recordings, "
                   f"{info['duration_s']:.1f} s, fs {info['fs']} Hz, value range "
-                  f"{info['value_range']}")
+                  f"{info['value_range']}", highlight=False)
     for m, d in info["modalities"].items():
-        console.print(f"  modality [cyan]{m}[/]: {d['n_channels']} channels ({d['unit']})")
+        console.print(f"  modality [cyan]{escape(m)}[/]: {d['n_channels']} channels "
+                      f"({escape(d['unit'])})")
+    print_sessions(info["sessions"])
     table = Table("label", "gesture", "seconds", "segments", "people")
     for g in info["gestures"]:
-        table.add_row(str(g["label"]), g["name"], f"{g['seconds']:.1f}", str(g["segments"]),
-                      str(g["people"]))
+        table.add_row(str(g["label"]), escape(g["name"]), f"{g['seconds']:.1f}",
+                      str(g["segments"]), str(g["people"]))
     console.print(table)
-    console.print(f"{info['n_problems']} problem(s)")
-    for p in info["problems"]:
-        where = format_location(p["path"], p["line"], p["offset"])
-        console.print(f"  [{'red' if p['severity'] == 'error' else 'yellow'}]{p['severity']}[/] "
-                      f"{where}: {p['detail']}", highlight=False, soft_wrap=True)
+    print_problems(f"{info['n_problems']} problem(s)", info["problems"])
+    if info["skipped_files"]:
+        print_problems(f"{len(info['skipped_files'])} file(s) skipped as not recordings",
+                       info["skipped_files"])
+
+
+def print_sessions(sessions: dict[str, list[str]]) -> None:
+    """Session names (what --test / --train-on take): once if every person has the same."""
+    distinct = {tuple(s) for s in sessions.values()}
+    if len(distinct) == 1 and len(sessions) > 1:
+        console.print(f"  sessions of every person: {escape(', '.join(next(iter(distinct))))}",
+                      highlight=False)
+        return
+    for person, names in sessions.items():
+        console.print(f"  sessions of {escape(person)}: {escape(', '.join(names))}",
+                      highlight=False)
+
+
+def print_problems(title: str, problems: list[dict], more_in: str = "--json") -> None:
+    console.print(title)
+    colour = {"error": "red", "warning": "yellow"}
+    for p in problems[:SHOW_AT_MOST]:
+        console.print(f"  [{colour.get(p['severity'], 'dim')}]{p['severity']}[/] "
+                      f"{escape(problem_line(p))}", highlight=False, soft_wrap=True)
+    if len(problems) > SHOW_AT_MOST:
+        console.print(f"  ... and {len(problems) - SHOW_AT_MOST} more (all in {more_in})")
 
 
 @app.command("import")
@@ -60,15 +86,22 @@ def import_(path: DataPath, out: Annotated[Path, typer.Argument(help="New datase
             format: Format = None, fs: Fs = None, delimiter: Delimiter = None,
             header: Header = None, label_column: LabelColumn = None, glob: Glob = None,
             path_regex: PathRegex = None, label_names: LabelNames = None,
+            on_bad_row: OnBadRow = "error",
             overwrite: Annotated[bool, typer.Option(help="Replace OUT if it exists.")] = False,
             ) -> None:
     """Convert recordings to the native format (dataset.json + .npz), atomically: on any error
-    nothing is written."""
-    opts = reader_options(fs, delimiter, header, label_column, glob, path_regex, label_names)
-    dataset = read_dataset(path, format, opts, strict=True)
-    manifest = native.write_dataset(dataset, out, overwrite=overwrite)
+    nothing is written. Skipped rows and files are listed in the output and the manifest."""
+    opts = reader_options(fs, delimiter, header, label_column, glob, path_regex, label_names,
+                          on_bad_row)
+    dataset, manifest, report = import_dataset(path, out, format, opts, overwrite)
     console.print(f"wrote {len(dataset.recordings)} recordings of {len(dataset.people)} people "
-                  f"to {manifest}")
+                  f"to {escape(str(manifest))}", highlight=False)
+    where = f"{manifest} under import"
+    for key, title in (("skipped_rows", "bad row(s) skipped (--on-bad-row skip)"),
+                       ("skipped_files", "file(s) skipped as not recordings"),
+                       ("warnings", "warning(s)")):
+        if report[key]:
+            print_problems(f"{len(report[key])} {title}", report[key], escape(where))
 
 
 @app.command()

@@ -56,8 +56,10 @@ def distill(
         "kd.teacher_modality": teacher_modality, "kd.feature_student": feature_student,
         "kd.feature_teacher": feature_teacher, "kd.feature_weight": feature_weight,
         "kd.cross_fit": cross_fit})
-    if not resume and not teacher and mode != "online" and config is None:
-        raise typer.BadParameter("give --teacher RUN_DIR (or --mode online --teacher-model NAME)")
+    if not resume and not teacher and not no_kd and mode != "online" and config is None:
+        # --no-kd needs no teacher: it is the paired baseline (same student, init, splits, seeds)
+        raise typer.BadParameter("give --teacher RUN_DIR (or --mode online --teacher-model "
+                                 "NAME, or --no-kd for the baseline)")
     run_training(config, overrides, out, resume)
 
 

@@ -8,10 +8,11 @@ from pathlib import Path
 from typing import Annotated, Optional
 
 import typer
+from rich.markup import escape
 from rich.table import Table
 
 from edgekd.cli import train_options as O
-from edgekd.cli.console import console, err_console
+from edgekd.cli.console import console, err_console, print_warning
 
 Opt = typer.Option
 
@@ -20,7 +21,8 @@ def train(
     data: O.Data = None,
     model: Annotated[Optional[str], Opt(help="Registered model name (see `edgekd models`).")] = None,
     out: O.Out = Path("runs/train"), config: O.Config = None, resume: O.Resume = False,
-    split: O.Split = None, test: O.Test = None, pooled: O.Pooled = None, k: O.K = None,
+    split: O.Split = None, test: O.Test = None, train_on: O.TrainOn = None,
+    pooled: O.Pooled = None, k: O.K = None,
     window: O.Window = None, hop: O.Hop = None, channels: O.Channels = None,
     people: O.People = None, epochs: O.Epochs = None, batch_size: O.BatchSize = None,
     lr: O.Lr = None, optimizer: O.Optimizer = None, schedule: O.Schedule = None,
@@ -38,7 +40,7 @@ def train(
         optimizer, schedule, weight_decay, patience, augment_amplitude, augment_noise,
         augment_rotation, seed, device, amp, compile, modality, format)
     overrides.update({"model": model, "init_from": str(init_from) if init_from else None,
-                      "freeze_trunk": freeze_trunk})
+                      "freeze_trunk": freeze_trunk, "split.train": O.csv_list(train_on)})
     run_training(config, overrides, out, resume)
 
 
@@ -101,11 +103,12 @@ def print_metrics(metrics: dict, out: Path) -> None:
 def evaluate(
     run_dir: Annotated[Path, typer.Argument(help="A finished run directory.")],
     data: Annotated[Path, Opt("--data", help="Recordings to evaluate on (any format).")],
-    split: Annotated[str, Opt(help="test: rebuild each split's test part; all: every window of the split's person.")] = "test",
+    split: Annotated[str, Opt(help="test: rebuild each split's test part; all: every window of the split's person (e.g. other sessions). Either way, windows the model trained or validated on are excluded, by content.")] = "test",
     format: Annotated[Optional[str], Opt("--format", help="Reader (default: auto-detect).")] = None,
     as_json: Annotated[bool, Opt("--json", help="Print JSON.")] = False,
 ) -> None:
-    """Recompute metrics from a run's checkpoints on any dataset."""
+    """Recompute metrics from a run's checkpoints on any dataset, never on data the run
+    trained or validated on; people missing from the data are listed, not fatal."""
     from edgekd.train.evaluate import evaluate_run
 
     result = evaluate_run(run_dir, data, split, format)
@@ -114,11 +117,31 @@ def evaluate(
         return
     table = Table("split", "accuracy", "balanced acc", "macro-F1", "kappa", "windows")
     for name, m in result["splits"].items():
-        table.add_row(name, f"{m['accuracy']:.4f}", f"{m['balanced_accuracy']:.4f}",
+        table.add_row(escape(name), f"{m['accuracy']:.4f}", f"{m['balanced_accuracy']:.4f}",
                       f"{m['macro_f1']:.4f}", f"{m['kappa']:.4f}", str(m["n"]))
     console.print(table)
     acc = result["summary"]["accuracy"]
-    console.print(f"mean accuracy {acc['mean']:.4f} ± {acc['sd']:.4f}")
+    console.print(f"mean accuracy {acc['mean']:.4f} ± {acc['sd']:.4f} over "
+                  f"{len(result['splits'])} split(s)")
+    print_evaluation_notes(result)
+
+
+def print_evaluation_notes(result: dict) -> None:
+    """Everything left out of the scores, and why."""
+    for name, e in result["excluded"].items():
+        print_warning(f"{name}: excluded {e['windows']} of {e['of']} windows ({e['in_data']}): "
+                      f"the same content this model was trained or validated on "
+                      f"({e['matches']}); scored the other {e['kept']}")
+    for name, why in result["refused"].items():
+        print_warning(f"{name}: not scored: {why}")
+    if result["absent"]:
+        print_warning(f"not in {result['data']}, so not scored: " + "; ".join(
+            f"{name} ({why})" for name, why in result["absent"].items()))
+    if result["people_without_model"]:
+        print_warning(f"people in the data without a model in this run: "
+                      f"{', '.join(result['people_without_model'])}")
+    for note in result["warnings"]:
+        print_warning(note)
 
 
 def models(

@@ -17,7 +17,12 @@ Out = Annotated[Path, Opt(help="Run directory to create (or resume).")]
 Config = Annotated[Optional[Path], Opt(help="YAML config; flags override it.")]
 Resume = Annotated[bool, Opt(help="Continue the run in --out where it stopped.")]
 Split = Annotated[Optional[str], Opt(help="repetition | session | person (LOPO) | kfold.")]
-Test = Annotated[Optional[str], Opt(help="Held-out groups, comma-separated (default: last).")]
+Test = Annotated[Optional[str], Opt(help="Held-out groups, comma-separated (default: last, or "
+                                          "every group not in --train-on).")]
+TrainOn = Annotated[Optional[str], Opt(
+    "--train-on", help="With --split session|repetition: train on these groups only, "
+                       "comma-separated (validation is carved from them); test on the others. "
+                       "E.g. --split session --train-on training0.")]
 Pooled = Annotated[Optional[bool], Opt("--pooled/--per-person",
                                        help="One model across people, or one per person.")]
 K = Annotated[Optional[int], Opt(help="Folds for --split kfold.")]

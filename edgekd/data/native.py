@@ -27,8 +27,10 @@ def _file_stem(rec: Recording, index: int) -> str:
     return f"{index:04d}_{safe}.npz"
 
 
-def write_dataset(dataset: Dataset, out: str | Path, overwrite: bool = False) -> Path:
-    """Write ``dataset`` to folder ``out`` atomically; returns the manifest path."""
+def write_dataset(dataset: Dataset, out: str | Path, overwrite: bool = False,
+                  imported: dict | None = None) -> Path:
+    """Write ``dataset`` to folder ``out`` atomically; returns the manifest path. ``imported``
+    (what ``data import`` read, skipped and why) is kept in the manifest under ``import``."""
     entries = []
     if Path(out).exists() and not overwrite:
         raise EdgekdError(f"{out} exists; pass --overwrite to replace it")
@@ -48,6 +50,8 @@ def write_dataset(dataset: Dataset, out: str | Path, overwrite: bool = False) ->
             "modalities": {m: dataset.channels(m) for m in dataset.modalities},
             "recordings": entries,
         }
+        if imported is not None:
+            manifest["import"] = imported
         write_json_atomic(tmp / MANIFEST, manifest)
     return Path(out) / MANIFEST
 

@@ -26,10 +26,13 @@ SCHEMES = ("repetition", "session", "person", "kfold")
 @dataclass
 class SplitConfig:
     """How to split. ``test`` lists the held-out groups (repetition ids, session names);
-    empty = the last group. ``per_person`` makes one split per person (not for ``person``)."""
+    empty = the last group, or every group not in ``train``. ``train`` (repetition and
+    session schemes) lists the groups to train on (validation is carved from them); empty =
+    every group not held out. ``per_person`` makes one split per person (not for ``person``)."""
 
     scheme: Scheme = "repetition"
     test: list = field(default_factory=list)
+    train: list = field(default_factory=list)
     per_person: bool = True
     k: int = 4
     kfold_by: Literal["repetition", "session", "person"] = "repetition"
@@ -41,6 +44,12 @@ class SplitConfig:
             raise ConfigError(f"unknown split scheme {self.scheme!r} (valid: {', '.join(SCHEMES)})")
         if not 0 < self.val_fraction < 1:
             raise ConfigError(f"val_fraction={self.val_fraction} must lie in (0, 1)")
+        if self.train and self.scheme not in ("repetition", "session"):
+            raise ConfigError(f"--train-on applies to --split repetition or session, not "
+                              f"{self.scheme}")
+        both = {str(t) for t in self.train} & {str(t) for t in self.test}
+        if both:
+            raise ConfigError(f"groups {sorted(both)} are both in --train-on and --test")
 
 
 @dataclass
@@ -63,7 +72,7 @@ def make_splits(ws: WindowSet, cfg: SplitConfig, window: int) -> list[Split]:
         scopes = [(None, np.arange(len(ws)))]
     splits = []
     for person, idx in scopes:
-        for fold, (train, test) in _folds(ws, idx, cfg):
+        for fold, (train, test) in _person_folds(ws, idx, cfg, person):
             train, val = carve_validation(ws, train, cfg, window)
             name = "/".join(x for x in (person, fold) if x)
             splits.append(Split(name or "all", person, train, val, test))
@@ -80,10 +89,18 @@ def group_key(ws: WindowSet, by: str) -> np.ndarray:
     raise ConfigError(f"cannot group by {by!r}")
 
 
+def _person_folds(ws: WindowSet, idx: np.ndarray, cfg: SplitConfig, person: str | None):
+    """The folds of one person (or of everyone); errors name the person they are about."""
+    try:
+        return list(_folds(ws, idx, cfg))
+    except ConfigError as err:
+        raise ConfigError(f"person {person}: {err}" if person else str(err)) from None
+
+
 def _folds(ws: WindowSet, idx: np.ndarray, cfg: SplitConfig):
     by = cfg.kfold_by if cfg.scheme == "kfold" else cfg.scheme
     keys = group_key(ws, by)[idx]
-    groups = sorted(set(keys), key=_natural)
+    groups = sorted({str(k) for k in keys}, key=natural_key)
     if len(groups) < 2:
         raise ConfigError(f"split by {by} needs at least 2 {by} groups, found {groups}")
     if cfg.scheme == "kfold":
@@ -95,19 +112,32 @@ def _folds(ws: WindowSet, idx: np.ndarray, cfg: SplitConfig):
         for p in groups:
             yield f"test-{p}", _by_groups(idx, keys, {p})
     else:
-        held = {str(t) for t in cfg.test} or {groups[-1]}
-        unknown = held - set(groups)
+        yield "", _by_groups(idx, keys, *_held_and_trained(cfg, by, groups))
+
+
+def _held_and_trained(cfg: SplitConfig, by: str, groups: list[str]) -> tuple[set, set | None]:
+    """(test groups, training groups or None = every group not held out)."""
+    trained = {str(t) for t in cfg.train} or None
+    held = {str(t) for t in cfg.test} or (set(groups) - trained if trained else {groups[-1]})
+    for role, named in (("test", held), ("train", trained or set())):
+        unknown = named - set(groups)
         if unknown:
-            raise ConfigError(f"test {by} {sorted(unknown)} not found (have {groups})")
-        yield "", _by_groups(idx, keys, held)
+            raise ConfigError(f"{role} {by} {sorted(unknown, key=natural_key)} not found "
+                              f"(have {groups})")
+    if not held:
+        raise ConfigError(f"--train-on names every {by} ({groups}): none is left to test")
+    return held, trained
 
 
-def _by_groups(idx: np.ndarray, keys: np.ndarray, held: set) -> tuple[np.ndarray, np.ndarray]:
+def _by_groups(idx: np.ndarray, keys: np.ndarray, held: set,
+               trained: set | None = None) -> tuple[np.ndarray, np.ndarray]:
     is_test = np.isin(keys, list(held))
-    return idx[~is_test], idx[is_test]
+    is_train = ~is_test if trained is None else np.isin(keys, list(trained))
+    return idx[is_train], idx[is_test]
 
 
-def _natural(s: str):
+def natural_key(s: str):
+    """Sort key: integer ids by value (2 before 10), then names."""
     return (0, int(s)) if s.lstrip("-").isdigit() else (1, s)
 
 
@@ -118,7 +148,7 @@ def carve_validation(ws: WindowSet, train: np.ndarray, cfg: SplitConfig,
         by = "person" if cfg.scheme == "person" else ("session" if cfg.scheme == "session"
                                                      else "repetition")
         keys = group_key(ws, by)[train]
-        groups = sorted(set(keys), key=_natural)
+        groups = sorted({str(k) for k in keys}, key=natural_key)
         if len(groups) < 2:
             raise ConfigError(f"val='group' needs 2+ training {by} groups, found {groups}")
         is_val = keys == groups[-1]

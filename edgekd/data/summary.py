@@ -7,11 +7,13 @@ from collections import defaultdict
 import numpy as np
 
 from edgekd.data.recording import UNLABELLED, Dataset, Problem, Recording
+from edgekd.data.splits import natural_key
 
 
 def summarize(dataset: Dataset) -> dict:
     recs = dataset.recordings
-    problems = list(dataset.problems) + _consistency_problems(dataset)
+    found = list(dataset.problems) + _consistency_problems(dataset)
+    problems = [p for p in found if p.severity != "info"]
     modalities = {}
     for m in dataset.modalities:
         of_m = dataset.of_modality(m)
@@ -25,6 +27,7 @@ def summarize(dataset: Dataset) -> dict:
         "n_people": len(dataset.people),
         "people": dataset.people,
         "n_sessions": len({r.key for r in recs}),
+        "sessions": sessions_by_person(dataset),
         "n_recordings": len(recs),
         "duration_s": round(sum(r.duration_s for r in dataset.of_modality(
             dataset.primary_modality)), 3),
@@ -34,7 +37,17 @@ def summarize(dataset: Dataset) -> dict:
         "value_range": [min(v[0] for v in values), max(v[1] for v in values)] if values else None,
         "n_problems": len(problems),
         "problems": [p.to_dict() for p in problems],
+        "skipped_files": [p.to_dict() for p in found if p.severity == "info"],
     }
+
+
+def sessions_by_person(dataset: Dataset) -> dict[str, list[str]]:
+    """{person: session names in natural order}: what ``--split session --test`` and
+    ``--train`` take."""
+    out: dict[str, set[str]] = defaultdict(set)
+    for r in dataset.recordings:
+        out[r.person].add(r.session)
+    return {p: sorted(out[p], key=natural_key) for p in sorted(out, key=natural_key)}
 
 
 def _gesture_totals(dataset: Dataset) -> list[dict]:

@@ -1,21 +1,28 @@
-"""Recompute metrics of a trained run on any dataset the readers know."""
+"""Recompute metrics of a trained run on any dataset the readers know, honestly: windows whose
+content a split's model trained or validated on are excluded (by content, see
+:mod:`edgekd.data.identity`), splits whose people are not in the data are listed as absent,
+and a run too old to say what it saw is evaluated with a warning."""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import numpy as np
 import torch
 
+from edgekd.data.channels import select_channels
+from edgekd.data.identity import dataset_blocks
 from edgekd.data.readers import read_dataset
 from edgekd.data.splits import make_splits
-from edgekd.data.windowing import dataset_windows
-from edgekd.errors import EdgekdError
+from edgekd.data.windowing import WindowSet, dataset_windows
+from edgekd.errors import ConfigError, EdgekdError
 from edgekd.signal import PreprocessSpec
-from edgekd.train.config import load_yaml, resolve
+from edgekd.train.config import TrainConfig, load_yaml, resolve
 from edgekd.train.loop import predict_logits
 from edgekd.train.metrics import classification_metrics, mean_sd
 from edgekd.train.runs import checkpoint_spec, load_model, split_models
+from edgekd.train.seen import NOT_RECORDED, load_identity, name_clashes, screen
 
 PARTS = ("test", "all")
 
@@ -23,36 +30,126 @@ PARTS = ("test", "all")
 def evaluate_run(run_dir: str | Path, data: str | Path, part: str = "test",
                  format: str | None = None) -> dict:
     """``part='test'`` rebuilds each split's test part on ``data`` (same split rules as the
-    run); ``part='all'`` uses every window of the split's person (e.g. another session)."""
+    run); ``part='all'`` takes every window of the split's person (e.g. other sessions).
+
+    Either way, windows whose content the split's model trained or validated on are excluded
+    (``excluded``), splits with nothing left are ``refused``, splits whose people or groups are
+    not in ``data`` are ``absent``; raises when no split is left to score."""
     if part not in PARTS:
         raise EdgekdError(f"--split {part!r}: expected one of {PARTS}")
     cfg = resolve(base=load_yaml(Path(run_dir) / "config.yaml"))
-    dataset = read_dataset(data, format)
-    if cfg.data.channels is not None:
-        from edgekd.data.channels import select_channels
-        dataset = select_channels(dataset, cfg.data.channels,
-                                  cfg.data.modality or dataset.primary_modality)
-    results = {}
+    full = read_dataset(data, format)
+    ev = _Evaluation(cfg, full, load_identity(run_dir), part)
+    out = {"run": str(run_dir), "data": str(data), "part": part, "splits": {}, "excluded": {},
+           "refused": {}, "absent": {}, "warnings": ev.warnings()}
     for name, path in split_models(run_dir).items():
+        ev.score(name, path, out)
+    out["people_without_model"] = ev.people_without_model(out)
+    if not out["splits"]:
+        reasons = [f"{n}: {why}" for key in ("refused", "absent") for n, why in out[key].items()]
+        raise EdgekdError(f"nothing honest to evaluate in {data}: " + "; ".join(reasons))
+    out["summary"] = mean_sd(list(out["splits"].values()))
+    return out
+
+
+class _Evaluation:
+    """One evaluation's data, windows (cached per preprocessing) and identity record."""
+
+    def __init__(self, cfg: TrainConfig, full, identity: dict | None, part: str):
+        self.cfg, self.full, self.identity, self.part = cfg, full, identity, part
+        self.dataset = (select_channels(full, cfg.data.channels,
+                                        cfg.data.modality or full.primary_modality)
+                        if cfg.data.channels is not None else full)
+        self.blocks = dataset_blocks(full) if identity is not None else None
+        self._windows: dict[str, tuple[WindowSet, np.ndarray | None]] = {}
+        self._tests: dict[int, tuple[dict, dict]] = {}
+
+    def warnings(self) -> list[str]:
+        if self.identity is None:
+            return [NOT_RECORDED.format(run="this run") + "; scores may include them"]
+        notes = sorted({n for e in self.identity["splits"].values() for n in e.get("unchecked", [])})
+        clashes = name_clashes(self.identity, self.full, self.blocks)
+        if clashes:
+            notes.append(f"{', '.join(clashes)}: named like recordings this run trained on but "
+                         "with other content, so not excluded (data is compared by content); if "
+                         "they are the same recordings re-scaled or re-exported, this "
+                         "evaluation is not honest")
+        return notes
+
+    def windows(self, spec: PreprocessSpec) -> tuple[WindowSet, np.ndarray | None]:
+        """Windows of the data for this preprocessing (no normaliser) and each one's block
+        hash (None without an identity record)."""
+        raw = PreprocessSpec(spec.fs, spec.n_chans, spec.window, spec.filters)
+        key = json.dumps(raw.to_dict(), sort_keys=True)
+        if key not in self._windows:
+            ws = dataset_windows(self.dataset, raw, self.cfg.data.modality)
+            hashes = (self.blocks.hashes[self.blocks.of_windows(ws)]
+                      if self.blocks is not None else None)
+            self._windows[key] = (ws, hashes)
+        return self._windows[key]
+
+    def score(self, name: str, path: Path, out: dict) -> None:
         model, ck = load_model(path)
         spec = checkpoint_spec(ck)
-        raw = PreprocessSpec(spec.fs, spec.n_chans, spec.window, spec.filters)  # no normaliser
-        ws = dataset_windows(dataset, raw, cfg.data.modality)
-        idx = _part_indices(ws, cfg, name, ck.get("split"), part)
+        ws, hashes = self.windows(spec)
+        idx, absent = self.candidates(ws, name, ck.get("split", name))
+        if idx is None or len(idx) == 0:
+            out["absent"][name] = absent or "no labelled windows in the data"
+            return
+        if self.identity is not None:
+            idx, dropped, matches = screen(self.identity, name, hashes, idx)
+            if len(dropped):
+                out["excluded"][name] = {
+                    "windows": len(dropped), "of": len(idx) + len(dropped), "kept": len(idx),
+                    "in_data": ", ".join(sorted({f"{p}/{s}" for p, s in
+                                                 zip(ws.person[dropped], ws.session[dropped])})),
+                    "matches": matches}
         if len(idx) == 0:
-            raise EdgekdError(f"{data}: no windows for split {name!r} ({part})")
+            out["refused"][name] = ("every window overlaps data this model was trained or "
+                                    f"validated on ({out['excluded'][name]['matches']})")
+            return
         x = torch.from_numpy(spec.normalizer.transform(ws.x[idx]))
         pred = predict_logits(model, x).argmax(1).numpy()
-        results[name] = classification_metrics(ws.y[idx], pred, len(ck["label_names"]))
-    return {"run": str(run_dir), "data": str(data), "part": part, "splits": results,
-            "summary": mean_sd(list(results.values()))}
+        out["splits"][name] = classification_metrics(ws.y[idx], pred, len(ck["label_names"]))
 
+    def candidates(self, ws: WindowSet, name: str, split_name: str):
+        """(window indices, None) for this split, or (None, why it is absent)."""
+        person = self._person(name)
+        if person is not None and not (ws.person == person).any():
+            return None, f"person {person} is not in the data"
+        if self.part == "all":
+            return (np.flatnonzero(ws.person == person) if person else np.arange(len(ws))), None
+        tests, failed = self._rebuilt_tests(ws)
+        if split_name in tests:
+            return tests[split_name], None
+        return None, failed.get(person, f"split {split_name!r} cannot be rebuilt on this data")
 
-def _part_indices(ws, cfg, name: str, split_name: str, part: str) -> np.ndarray:
-    if part == "test":
-        for split in make_splits(ws, cfg.split, cfg.data.window):
-            if split.name == split_name:
-                return split.test
-        raise EdgekdError(f"split {split_name!r} cannot be rebuilt on this data")
-    person = name.split("/")[0] if cfg.split.per_person and cfg.split.scheme != "person" else None
-    return np.flatnonzero(ws.person == person) if person else np.arange(len(ws))
+    def _person(self, name: str) -> str | None:
+        per_person = self.cfg.split.per_person and self.cfg.split.scheme != "person"
+        return name.split("/")[0] if per_person else None
+
+    def _rebuilt_tests(self, ws: WindowSet) -> tuple[dict, dict]:
+        """({split name: test indices}, {person: why not}) by the run's split rules, person by
+        person so that one person's missing session does not stop the others."""
+        key = id(ws)
+        if key not in self._tests:
+            per_person = self.cfg.split.per_person and self.cfg.split.scheme != "person"
+            scopes = ([(p, np.flatnonzero(ws.person == p)) for p in sorted(set(ws.person))]
+                      if per_person else [(None, np.arange(len(ws)))])
+            tests, failed = {}, {}
+            for person, idx in scopes:
+                try:
+                    for split in make_splits(ws.subset(idx), self.cfg.split, self.cfg.data.window):
+                        tests[split.name] = idx[split.test]
+                except ConfigError as err:
+                    failed[person] = f"its test part cannot be rebuilt ({err}); try --split all"
+            self._tests[key] = (tests, failed)
+        return self._tests[key]
+
+    def people_without_model(self, out: dict) -> list[str]:
+        """People in the data that no per-person model of the run covers."""
+        if not (self.cfg.split.per_person and self.cfg.split.scheme != "person"):
+            return []
+        covered = {self._person(n) for key in ("splits", "excluded", "refused", "absent")
+                   for n in out[key]}
+        return sorted(set(self.dataset.people) - covered)

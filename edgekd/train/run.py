@@ -7,7 +7,6 @@ from __future__ import annotations
 import json
 import logging
 import re
-import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
@@ -30,7 +29,9 @@ from edgekd.train.config import TrainConfig, dump_yaml, load_yaml, resolve
 from edgekd.train.distributed import DistContext, device_for, init_from_env
 from edgekd.train.loop import EpochStats, fit, pick_device, predict_logits, stable_seed
 from edgekd.train.metrics import classification_metrics, mean_sd
+from edgekd.train.provenance import RunClock
 from edgekd.train.runs import MODEL_FILE, load_model, model_for
+from edgekd.train.seen import record_identity
 from edgekd.train.task import ClassificationTask
 
 log = logging.getLogger("edgekd.train")
@@ -101,9 +102,12 @@ def train_run(cfg: TrainConfig | None, out: str | Path, resume: bool = False,
         cfg = resolve(base=load_yaml(out / "config.yaml"))
     handler = _log_to(out / ("train.log" if ctx.is_main else f"train.rank{ctx.rank}.log"))
     try:
-        start = time.perf_counter()
+        clock = RunClock(out, resume, write=ctx.is_main)  # wall time over resumes, threads
+        reporter = clock.wrap(reporter)
         dataset, full = load_training_data(cfg)
         splits = build_splits(cfg, dataset)
+        if ctx.is_main:  # what each split's model sees, by content, for honest evaluation
+            record_identity(out, cfg, full, splits, resume)
         task_factory, extra = default_task, None
         if cfg.kd.active:
             from edgekd.distill.setup import distill_task_factory, teacher_identity
@@ -120,8 +124,8 @@ def train_run(cfg: TrainConfig | None, out: str | Path, resume: bool = False,
             results.append(result)
         if not ctx.is_main:
             return {}
-        return write_metrics(out, cfg, results, dataset.label_names, time.perf_counter() - start,
-                             device, extra, ctx.world)
+        return write_metrics(out, cfg, results, dataset.label_names, clock.total(), device,
+                             {**(extra or {}), **clock.record()}, ctx.world)
     finally:
         logging.getLogger("edgekd").removeHandler(handler)
         handler.close()

@@ -47,6 +47,18 @@ def test_alpha_zero_is_exactly_plain_training(paired, tmp_path):
     assert no_kd["kd"]["teachers"][0]["run"] == str(paired / "teacher")
 
 
+def test_cli_no_kd_needs_no_teacher(paired, tmp_path):
+    """`edgekd distill --no-kd` is the paired baseline: same as plain training, no --teacher."""
+    from edgekd.cli import main
+    with pytest.raises(SystemExit) as done:
+        main(["distill", "--data", str(paired / "data"), "--student", "cnn_tiny", "--no-kd",
+              "--hop", "10", "--epochs", "3", "--patience", "0", "--device", "cpu",
+              "--out", str(tmp_path / "nokd")])
+    assert done.value.code == 0
+    plain = train_run(_student(paired), tmp_path / "plain")
+    assert json.loads((tmp_path / "nokd/metrics.json").read_text())["splits"] == plain["splits"]
+
+
 def test_student_initialisation_is_identical_with_and_without_kd(paired):
     cfg = _student(paired)
     kd_cfg = replace(cfg, kd=replace(cfg.kd, teachers=["x"], alpha=0.9))

@@ -60,6 +60,18 @@ def test_init_from_with_frozen_trunk_changes_only_the_head(synth_dir, tmp_path):
             assert torch.equal(a, b), name
 
 
+def test_resumed_run_counts_all_its_wall_time_and_records_threads(synth_dir, tmp_path):
+    first = train_run(_cfg(synth_dir, **{"optim.epochs": 1, "data.people": ["P00"]}),
+                      tmp_path / "run")
+    assert first["torch_threads"] == torch.get_num_threads()
+    assert "thread count" in first["reproducible_with"]
+    again = train_run(None, tmp_path / "run", resume=True)   # every split done: metrics only
+    assert len(again["wall_s_parts"]) == 2
+    assert again["wall_s_parts"][0] >= first["wall_s"] - 0.05   # last tick is at the very end
+    assert again["wall_s"] == pytest.approx(sum(again["wall_s_parts"]), abs=0.02)
+    assert again["splits"] == first["splits"]
+
+
 def test_existing_run_refused_without_resume(synth_dir, tmp_path):
     from edgekd.errors import EdgekdError
     train_run(_cfg(synth_dir, **{"optim.epochs": 1}), tmp_path / "run")
@@ -93,6 +105,8 @@ def test_killed_run_resumes_to_identical_metrics(synth_dir, tmp_path):
     whole = json.loads((tmp_path / "whole/metrics.json").read_text())
     resumed = json.loads((tmp_path / "killed/metrics.json").read_text())
     assert resumed["splits"] == whole["splits"]
+    assert len(resumed["wall_s_parts"]) == 2 and resumed["wall_s_parts"][0] > 0  # killed part
+    assert resumed["wall_s"] == pytest.approx(sum(resumed["wall_s_parts"]), abs=0.02)
 
 
 @pytest.mark.slow

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from edgekd.data.readers import csv_reader, edf, myo, ninapro, npz, xdf  # noqa: F401  (registers)
-from edgekd.data.readers.base import READERS, ReaderOptions
+from edgekd.data.readers.base import READERS, ReaderOptions, describe_tree
 from edgekd.data.recording import Dataset
 from edgekd.errors import DataFormatError
 
@@ -22,9 +22,11 @@ def detect_format(root: str | Path) -> str:
     for name in DETECTION_ORDER:
         if READERS.get(name).detect(root):
             return name
-    raise DataFormatError(root, "unknown layout: expected dataset.json (npz), classe_<i>.dat "
-                                "(myo-dat), *.mat (ninapro), *.xdf (xdf), *.edf/*.bdf (edf) or "
-                                "*.csv/*.tsv/*.txt (csv)")
+    raise DataFormatError(root, "unknown layout: looked for dataset.json (npz), "
+                                "**/classe_<i>.dat (myo-dat), **/*.mat (ninapro), "
+                                "**/*.xdf (xdf), **/*.edf|*.bdf (edf) and "
+                                f"**/*.csv|*.tsv|*.txt (csv); {describe_tree(root)}; "
+                                "or pass --format")
 
 
 def read_dataset(path: str | Path, format: str | None = None,

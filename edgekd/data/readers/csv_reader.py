@@ -22,6 +22,8 @@ from edgekd.data.recording import UNLABELLED, Dataset, Recording
 from edgekd.errors import ConfigError
 
 DEFAULT_GLOBS = ["**/*.csv", "**/*.tsv", "**/*.txt"]
+NOTES_PROBE_LINES = 20     # a data file has a numeric row among its first lines; notes do not
+_TOKENS = re.compile(r"[,;\t ]+")
 
 
 @dataclass
@@ -44,7 +46,7 @@ class CsvReader:
     def read(self, root: Path, options: ReaderOptions, strict: bool) -> Dataset:
         if options.fs is None:
             raise ConfigError("csv files carry no sampling rate: pass --fs (Hz)")
-        log = ProblemLog(strict)
+        log = ProblemLog(strict, options.on_bad_row)
         regex = _compile(options.path_regex)
         paths = files_under(root, [options.glob] if options.glob else DEFAULT_GLOBS)
         if not paths:
@@ -95,15 +97,30 @@ def _label_index(label_column: str | None, header: list[str] | None, n_cols: int
     return idx % n_cols
 
 
+def _looks_like_notes(numbered: list[tuple[int, str]]) -> bool:
+    """True when none of the first lines is mostly numbers (whatever the delimiter): a
+    dataset's README, curated.txt or other notes, not a recording. A header line alone does
+    not count: the rows below it are numeric."""
+    for _, text in numbered[:NOTES_PROBE_LINES]:
+        tokens = [t for t in _TOKENS.split(text.strip()) if t]
+        if tokens and sum(map(_is_number, tokens)) * 2 > len(tokens):
+            return False
+    return True
+
+
 def _read_part(root: Path, path: Path, regex: re.Pattern | None, options: ReaderOptions,
                log: ProblemLog) -> _Part | None:
-    groups = _path_groups(root, path, regex, log)
-    if groups is None:
-        return None
     lines = path.read_text(errors="replace").splitlines()
     numbered = [(i + 1, ln) for i, ln in enumerate(lines) if ln.strip()]
     if not numbered:
         log.report(path, "empty file: expected rows of channel values")
+        return None
+    if _looks_like_notes(numbered):
+        log.report(path, f"not a recording (no numeric row in its first {NOTES_PROBE_LINES} "
+                         "lines): skipped", severity="info")
+        return None
+    groups = _path_groups(root, path, regex, log)
+    if groups is None:
         return None
     delim = options.delimiter or _sniff_delimiter(numbered[0][1])
     first = [t.strip() for t in numbered[0][1].split(delim)]
@@ -130,12 +147,12 @@ def _read_part(root: Path, path: Path, regex: re.Pattern | None, options: Reader
             continue
         rows.append(values)
         raw_labels.append(tokens[label_idx] if label_idx is not None else groups.get("label", ""))
-    for line_no, detail in bad[:1]:
-        more = f" ({len(bad)} bad rows in this file, all dropped)" if len(bad) > 1 else ""
-        log.report(path, detail + more, line=line_no)
-    if not rows:
-        log.report(path, "no valid data rows")
+    if not rows:  # one problem for the file, not one per row of a file that is all bad
+        line_no, detail = bad[0] if bad else (None, "no rows below the header")
+        log.report(path, f"no valid data rows ({len(bad)} bad; first: {detail})", line=line_no)
         return None
+    for line_no, detail in bad:
+        log.bad_row(path, line_no, detail)
     channels = [header[c] for c in chan_idx] if header else [f"ch{i}" for i in range(len(chan_idx))]
     return _Part(path, np.asarray(rows, dtype=np.float32), raw_labels, groups, channels)
 

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import numpy as np
 
-from edgekd.data.readers.base import register_reader, ProblemLog, ReaderOptions
+from edgekd.data.readers.base import register_reader, ProblemLog, ReaderOptions, files_under
 from edgekd.data.recording import Dataset, Recording
 
 MYO_FS = 200.0
@@ -30,12 +30,12 @@ class MyoDatReader:
     description = "Myo Armband Dataset: <Person>/<session>/classe_<i>.dat, int16 x 8 ch, 200 Hz"
 
     def detect(self, root: Path) -> bool:
-        return root.is_dir() and next(root.glob("**/classe_*.dat"), None) is not None
+        return root.is_dir() and bool(files_under(root, ["**/classe_*.dat"]))
 
     def read(self, root: Path, options: ReaderOptions, strict: bool) -> Dataset:
         log = ProblemLog(strict)
         sessions: dict[Path, list[tuple[int, Path]]] = defaultdict(list)
-        for path in sorted(root.glob("**/classe_*.dat")):
+        for path in files_under(root, ["**/classe_*.dat"]):
             match = _CLASS_FILE.match(path.name)
             if match:
                 sessions[path.parent].append((int(match.group(1)), path))

@@ -164,3 +164,80 @@ def test_unknown_layout_and_empty_folder(tmp_path):
 def test_forced_format_with_typo_suggests():
     with pytest.raises(ConfigError, match="did you mean 'ninapro'"):
         read_dataset(".", format="ninapr")
+
+
+# --- discovery: symlinks, notes, bad rows ------------------------------------------------------
+
+def _csv_session(d, rows=30, seed=0, labels=(0, 1)):
+    """One <label>.txt per label: headerless rows c0..c3,label."""
+    rng = np.random.default_rng(seed)
+    d.mkdir(parents=True, exist_ok=True)
+    for label in labels:
+        body = np.column_stack([rng.normal(size=(rows, 4)).round(4), np.full(rows, label)])
+        np.savetxt(d / f"{label}.txt", body, delimiter=",", fmt="%g")
+
+
+TREE_REGEX = r"(?P<hand>[^/]+)/(?P<person>[^/-]+)-(?P<session>[^/]+)/"
+
+
+def test_directory_symlinks_are_followed_once(tmp_path):
+    _csv_session(tmp_path / "store/ann-s1")
+    (tmp_path / "root/left").mkdir(parents=True)
+    (tmp_path / "root/left/ann-s1").symlink_to(tmp_path / "store/ann-s1", target_is_directory=True)
+    (tmp_path / "store/ann-s1/loop").symlink_to(tmp_path / "root", target_is_directory=True)
+    opts = ReaderOptions(fs=100, label_column="-1", path_regex=TREE_REGEX)
+    ds = read_dataset(tmp_path / "root", options=opts)
+    assert [(r.person, r.session, r.n_samples) for r in ds.recordings] == [("ann", "s1", 60)]
+    assert detect_format(tmp_path / "root") == "csv"
+
+
+def test_myo_session_behind_a_symlink(tmp_path):
+    real = _write_myo(tmp_path / "elsewhere", "P1", "training0")
+    (tmp_path / "root/P1").mkdir(parents=True)
+    (tmp_path / "root/P1/training0").symlink_to(real, target_is_directory=True)
+    assert detect_format(tmp_path / "root") == "myo-dat"
+    assert read_dataset(tmp_path / "root").recordings[0].n_samples == 14 * 40
+
+
+def test_notes_are_skipped_not_reported_as_problems(tmp_path):
+    """The README's --glob '**/*.txt' example on a tree that holds the dataset's own notes."""
+    _csv_session(tmp_path / "left/ann-s1")
+    (tmp_path / "curated.txt").write_text("ann s1: good\nbob s2: electrode 3 loose\n")
+    (tmp_path / "README.txt").write_text("Recorded 2021 at 200 Hz.\n\nColumns: c0..c3, label\n")
+    opts = ReaderOptions(fs=100, label_column="-1", glob="**/*.txt", path_regex=TREE_REGEX)
+    ds = read_dataset(tmp_path, options=opts)           # strict: would raise on a problem
+    assert [r.person for r in ds.recordings] == ["ann"]
+    skipped = sorted(p.path.rsplit("/", 1)[-1] for p in ds.problems if p.severity == "info")
+    assert skipped == ["README.txt", "curated.txt"]
+
+
+def test_a_file_of_wrong_numbers_is_still_an_error(tmp_path):
+    """The notes rule must not hide data in an unexpected shape: '1;2;3' rows read with a forced
+    ',' delimiter are numbers, so the file is data and its rows are bad."""
+    (tmp_path / "x.csv").write_text("1;2;3\n4;5;6\n")
+    with pytest.raises(DataFormatError, match=r"x\.csv:line 1: no valid data rows"):
+        read_dataset(tmp_path, options=ReaderOptions(fs=100, delimiter=",", header=False))
+
+
+def test_unknown_layout_says_what_it_looked_for_and_found(tmp_path):
+    (tmp_path / "a.bin").write_bytes(b"\x00")
+    (tmp_path / "b.bin").write_bytes(b"\x00")
+    with pytest.raises(DataFormatError, match=r"looked for .*classe_<i>\.dat.*found 2 file\(s\) "
+                                              r"\(directory symlinks followed\): \.bin x2"):
+        detect_format(tmp_path)
+
+
+def test_bad_rows_skipped_each_located(tmp_path):
+    (tmp_path / "p").mkdir()
+    (tmp_path / "p/a.csv").write_text("1,2,0\n3,4,0\n5,6,07,8,1\n9,x,1\n1,2,1\n")
+    strict = ReaderOptions(fs=100, label_column="-1")
+    with pytest.raises(DataFormatError, match=r"a\.csv:line 3: expected 3 columns, got 5"):
+        read_dataset(tmp_path, options=strict)
+    ds = read_dataset(tmp_path, options=ReaderOptions(fs=100, label_column="-1",
+                                                      on_bad_row="skip"))
+    assert ds.recordings[0].n_samples == 3
+    assert [(p.line, p.detail) for p in ds.problems] == [
+        (3, "row skipped: expected 3 columns, got 5"),
+        (4, "row skipped: column 1: expected a number, got 'x'")]
+    with pytest.raises(ConfigError, match="--on-bad-row 'drop'"):
+        read_dataset(tmp_path, options=ReaderOptions(fs=100, on_bad_row="drop"))
