@@ -72,12 +72,9 @@ def control_metrics(y_true, decided, rest: int | None, n_labelled: int | None = 
     }
 
 
-def onset_latency(sample_labels, ends, decided, fs: float, rest: int | None) -> dict:
-    """For each gesture onset (a sample where the label becomes a class other than rest), the
-    time to the first window decided as that class before the gesture ends. ``ends``: the last
-    sample of every decided window (int [k], ascending), ``decided``: its decision (-1:
-    rejected). Returns the onsets, those missed, and the latency median / 90th percentile /
-    mean in ms (None without any detected onset)."""
+def onset_latencies(sample_labels, ends, decided, fs: float,
+                    rest: int | None) -> tuple[int, list[float]]:
+    """(gesture onsets, latencies in ms of those decided correctly); see :func:`onset_latency`."""
     labels = np.asarray(sample_labels, np.int64)
     ends, decided = np.asarray(ends, np.int64), np.asarray(decided, np.int64)
     change = np.flatnonzero(np.diff(labels) != 0) + 1
@@ -92,12 +89,57 @@ def onset_latency(sample_labels, ends, decided, fs: float, rest: int | None) -> 
         i, j = np.searchsorted(ends, [a, b])
         hit = np.flatnonzero(decided[i:j] == c)
         if len(hit):
-            latencies.append((ends[i + hit[0]] - a) / fs * 1e3)
+            latencies.append(float((ends[i + hit[0]] - a) / fs * 1e3))
+    return onsets, latencies
+
+
+def summarize_onsets(onsets: int, latencies: list[float]) -> dict:
     lat = np.array(latencies)
     return {"onsets": onsets, "onsets_missed": onsets - len(lat),
             "onset_latency_ms_p50": float(np.percentile(lat, 50)) if len(lat) else None,
             "onset_latency_ms_p90": float(np.percentile(lat, 90)) if len(lat) else None,
             "onset_latency_ms_mean": float(lat.mean()) if len(lat) else None}
+
+
+def onset_latency(sample_labels, ends, decided, fs: float, rest: int | None) -> dict:
+    """For each gesture onset (a sample where the label becomes a class other than rest), the
+    time to the first window decided as that class before the gesture ends. ``ends``: the last
+    sample of every decided window (int [k], ascending), ``decided``: its decision (-1:
+    rejected). Returns the onsets, those missed, and the latency median / 90th percentile /
+    mean in ms (None without any detected onset)."""
+    return summarize_onsets(*onset_latencies(sample_labels, ends, decided, fs, rest))
+
+
+def libemg_metrics(y_true, predicted, rest: int | None) -> dict:
+    """LibEMG's active error and instability of plain argmax predictions (no rejection), for
+    a run's own test windows (in their order)."""
+    m = control_metrics(y_true, predicted, rest)
+    return {"active_error": m["active_error"], "instability": m["instability"]}
+
+
+def policy_metrics(y, recording, ends, probs, labels_of, fs: float, rest: int | None,
+                   threshold: float = 0.0, vote: int = 1) -> dict:
+    """Windows of one or more recordings as the live path would decide them: per recording,
+    in time order, the decision policy of ``edgekd stream`` (``threshold``, ``vote``) turns the
+    probabilities ``probs`` [n, classes] into decisions; the metrics above are computed over
+    all windows (``y`` [n], -1: not scored; ``recording``/``ends`` [n]), the onset latency on
+    each recording's per-sample labels ``labels_of(recording)``."""
+    from firmware_bridge.decision import DecisionPolicy
+    y, recording, ends = (np.asarray(a, np.int64) for a in (y, recording, ends))
+    ys, ds, onsets, latencies = [], [], 0, []
+    for r in np.unique(recording):
+        idx = np.flatnonzero(recording == r)
+        idx = idx[np.argsort(ends[idx], kind="stable")]
+        policy = DecisionPolicy(threshold, vote)
+        d = np.array([-1 if (lab := policy.decide(int(e), p).label) is None else lab
+                      for e, p in zip(ends[idx], probs[idx])], np.int64)
+        ys.append(y[idx])
+        ds.append(d)
+        n, lat = onset_latencies(labels_of(int(r)), ends[idx], d, fs, rest)
+        onsets, latencies = onsets + n, latencies + lat
+    out = control_metrics(np.concatenate(ys), np.concatenate(ds), rest)
+    out.update(summarize_onsets(onsets, latencies), threshold=threshold, vote=vote)
+    return out
 
 
 def stream_metrics(sample_labels, ends, decided, window: int, hop: int, fs: float,

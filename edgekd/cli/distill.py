@@ -65,7 +65,7 @@ def distill(
 
 def compare(
     runs: Annotated[list[Path], typer.Argument(help="Run directories; the first is the baseline.")],
-    metric: Annotated[str, Opt(help="accuracy | balanced_accuracy | macro_f1 | kappa.")] = "accuracy",
+    metric: Annotated[str, Opt(help="accuracy | balanced_accuracy | macro_f1 | kappa | active_error | instability (LibEMG's control metrics: lower is better).")] = "accuracy",
     as_json: Annotated[bool, Opt("--json", help="Print JSON instead of markdown.")] = False,
     png: Annotated[Optional[Path], Opt(help="Paired dot plot (default: compare.png in the last run).")] = None,
 ) -> None:

@@ -105,13 +105,16 @@ def evaluate(
     data: Annotated[Path, Opt("--data", help="Recordings to evaluate on (any format).")],
     split: Annotated[str, Opt(help="test: rebuild each split's test part; all: every window of the split's person (e.g. other sessions). Either way, windows the model trained or validated on are excluded, by content.")] = "test",
     format: Annotated[Optional[str], Opt("--format", help="Reader (default: auto-detect).")] = None,
+    threshold: Annotated[float, Opt(help="Control metrics: reject decisions below this confidence, as `edgekd stream --threshold`.")] = 0.0,
+    vote: Annotated[int, Opt(help="Control metrics: majority vote over the last K accepted decisions, as `edgekd stream --vote`.")] = 1,
     as_json: Annotated[bool, Opt("--json", help="Print JSON.")] = False,
 ) -> None:
     """Recompute metrics from a run's checkpoints on any dataset, never on data the run
-    trained or validated on; people missing from the data are listed, not fatal."""
+    trained or validated on; people missing from the data are listed, not fatal. Control
+    metrics (rejections, active error, instability, onset latency) side by side."""
     from edgekd.train.evaluate import evaluate_run
 
-    result = evaluate_run(run_dir, data, split, format)
+    result = evaluate_run(run_dir, data, split, format, threshold, vote)
     if as_json:
         print(json.dumps(result, indent=2))
         return
@@ -123,7 +126,26 @@ def evaluate(
     acc = result["summary"]["accuracy"]
     console.print(f"mean accuracy {acc['mean']:.4f} ± {acc['sd']:.4f} over "
                   f"{len(result['splits'])} split(s)")
+    print_control_summary(result["control_summary"], threshold, vote)
     print_evaluation_notes(result)
+
+
+CONTROL_COLUMNS = [("accuracy_accepted", "accuracy (accepted)"),
+                   ("accuracy_rejections_as_rest", "accuracy (rejections as rest)"),
+                   ("rejection_rate", "rejected"), ("rejection_rate_gesture", "rejected gestures"),
+                   ("availability", "availability"), ("active_error", "active error"),
+                   ("instability", "instability"),
+                   ("onset_latency_ms_p50", "onset → first correct (ms, p50)")]
+
+
+def print_control_summary(summary: dict, threshold: float, vote: int) -> None:
+    """The control metrics, mean over splits, as `edgekd stream` would decide."""
+    table = Table("control metric (mean over splits)", "value",
+                  title=f"decided as edgekd stream --threshold {threshold:g} --vote {vote}")
+    for key, label in CONTROL_COLUMNS:
+        value = summary.get(key)
+        table.add_row(label, "n/a" if value is None else f"{value:.4f}")
+    console.print(table)
 
 
 def print_evaluation_notes(result: dict) -> None:

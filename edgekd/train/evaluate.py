@@ -11,6 +11,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from edgekd.control_metrics import libemg_metrics, policy_metrics, rest_class
 from edgekd.data.channels import select_channels
 from edgekd.data.identity import dataset_blocks
 from edgekd.data.readers import read_dataset
@@ -23,23 +24,29 @@ from edgekd.train.loop import predict_logits
 from edgekd.train.metrics import classification_metrics, mean_sd
 from edgekd.train.runs import checkpoint_spec, load_model, split_models
 from edgekd.train.seen import NOT_RECORDED, load_identity, name_clashes, screen
+from firmware_bridge.decision import DecisionPolicy
 
 PARTS = ("test", "all")
 
 
 def evaluate_run(run_dir: str | Path, data: str | Path, part: str = "test",
-                 format: str | None = None) -> dict:
+                 format: str | None = None, threshold: float = 0.0, vote: int = 1) -> dict:
     """``part='test'`` rebuilds each split's test part on ``data`` (same split rules as the
     run); ``part='all'`` takes every window of the split's person (e.g. other sessions).
 
     Either way, windows whose content the split's model trained or validated on are excluded
     (``excluded``), splits with nothing left are ``refused``, splits whose people or groups are
-    not in ``data`` are ``absent``; raises when no split is left to score."""
+    not in ``data`` are ``absent``; raises when no split is left to score.
+
+    Each split also gets ``control``: the online control metrics (:mod:`edgekd.control_metrics`)
+    of its windows decided as ``edgekd stream --threshold --vote`` would decide them."""
     if part not in PARTS:
         raise EdgekdError(f"--split {part!r}: expected one of {PARTS}")
+    DecisionPolicy(threshold, vote)   # refuses bad values before any work
     cfg = resolve(base=load_yaml(Path(run_dir) / "config.yaml"))
     full = read_dataset(data, format)
     ev = _Evaluation(cfg, full, load_identity(run_dir), part)
+    ev.policy = (threshold, vote)
     out = {"run": str(run_dir), "data": str(data), "part": part, "splits": {}, "excluded": {},
            "refused": {}, "absent": {}, "warnings": ev.warnings()}
     for name, path in split_models(run_dir).items():
@@ -49,6 +56,17 @@ def evaluate_run(run_dir: str | Path, data: str | Path, part: str = "test",
         reasons = [f"{n}: {why}" for key in ("refused", "absent") for n, why in out[key].items()]
         raise EdgekdError(f"nothing honest to evaluate in {data}: " + "; ".join(reasons))
     out["summary"] = mean_sd(list(out["splits"].values()))
+    out["control_summary"] = control_summary([m["control"] for m in out["splits"].values()])
+    return out
+
+
+def control_summary(per_split: list[dict]) -> dict:
+    """Mean of each control metric over the splits that have it."""
+    keys = [k for k in per_split[0] if k not in ("threshold", "vote")] if per_split else []
+    out = {}
+    for key in keys:
+        values = [m[key] for m in per_split if m.get(key) is not None]
+        out[key] = float(np.mean(values)) if values else None
     return out
 
 
@@ -63,6 +81,7 @@ class _Evaluation:
         self.blocks = dataset_blocks(full) if identity is not None else None
         self._windows: dict[str, tuple[WindowSet, np.ndarray | None]] = {}
         self._tests: dict[int, tuple[dict, dict]] = {}
+        self.policy = (0.0, 1)   # (threshold, vote) of the decisions scored in ``control``
 
     def warnings(self) -> list[str]:
         if self.identity is None:
@@ -109,8 +128,16 @@ class _Evaluation:
                                     f"validated on ({out['excluded'][name]['matches']})")
             return
         x = torch.from_numpy(spec.normalizer.transform(ws.x[idx]))
-        pred = predict_logits(model, x).argmax(1).numpy()
-        out["splits"][name] = classification_metrics(ws.y[idx], pred, len(ck["label_names"]))
+        logits = predict_logits(model, x)
+        pred = logits.argmax(1).numpy()
+        rest = rest_class(ck["label_names"])
+        m = classification_metrics(ws.y[idx], pred, len(ck["label_names"]))
+        m.update(libemg_metrics(ws.y[idx], pred, rest))
+        m["control"] = policy_metrics(ws.y[idx], ws.recording[idx], ws.end[idx],
+                                      torch.softmax(logits.float(), 1).numpy(),
+                                      lambda r: self.dataset.recordings[r].labels, spec.fs, rest,
+                                      *self.policy)
+        out["splits"][name] = m
 
     def candidates(self, ws: WindowSet, name: str, split_name: str):
         """(window indices, None) for this split, or (None, why it is absent)."""
