@@ -28,6 +28,8 @@ SECTIONS = [  # (title, results file, command)
      "python -m benchmarks.export_myo"),
     ("Latency, size and accuracy per format (one person's split, 1 thread, 1 core)",
      "bench_myo.md", "python -m benchmarks.bench_myo"),
+    ("The students on the armband's microcontroller: the C library (Cortex-M4, 22 people)",
+     "mcu_export.md", "python -m benchmarks.mcu_export"),
     ("firmware_bridge: frame sent → decision through a pty, real-time factor on one core",
      "bridge_latency.md", "python -m benchmarks.bridge_latency"),
     ("Framing under damage (10⁶ frames per protocol; why edgekd-v2 has a CRC-32)",

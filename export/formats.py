@@ -48,6 +48,12 @@ for _fmt in (
     ExportFormat("tensorrt", ".plan", "TensorRT engine (fp16 or int8 via Q/DQ), TensorRT 10/11",
                  False, True, frozenset({"precision", "calib_windows", "calib_method"}),
                  ("onnx", "onnxruntime", "tensorrt")),
+    ExportFormat("c", "-c", "C99 library for a microcontroller (a folder): fixed-point filters, "
+                 "the INT8 QDQ network in integers, softmax/argmax; checked bit for bit against "
+                 "edgekd's integer reference (host gcc, and Cortex-M4 on QEMU when installed)",
+                 True, False, frozenset({"calib_windows", "calib_method", "symmetric",
+                                         "sample_bits", "sample_scale", "float_filters"}),
+                 ("onnx", "onnxruntime")),
 ):
     FORMATS.register(_fmt.name)(_fmt)
 

@@ -34,16 +34,24 @@ class ExportRequest:
     symmetric: bool | None = None
     min_agreement: float | None = None
     force: bool = False
+    sample_bits: int | None = None    # c: ADC bits of the samples pushed (default 16)
+    sample_scale: float | None = None  # c: physical units per ADC count (default 1)
+    float_filters: bool | None = None  # c: float32 filters (FPU targets)
 
 
 def export_run(req: ExportRequest) -> dict:
     fmt = FORMATS.get(req.format)
     check_options(fmt, {"calib_windows": req.calib_windows, "calib_method": req.calib_method,
-                        "precision": req.precision, "symmetric": req.symmetric})
+                        "precision": req.precision, "symmetric": req.symmetric,
+                        "sample_bits": req.sample_bits, "sample_scale": req.sample_scale,
+                        "float_filters": req.float_filters})
     if fmt.name == "tensorrt" and req.precision is None:
         raise ConfigError("format tensorrt needs --precision fp16|int8")
     if fmt.missing():
         raise EdgekdError(f"format {fmt.name!r} needs {fmt.missing()} (not installed)")
+    if fmt.name == "c":
+        from export.c.pipeline import export_c
+        return export_c(req)
     ckpt_path, split_name = choose_checkpoint(req.run_dir, req.split)
     model, ck, prepared = _load_split(ckpt_path, split_name, req.data)
     out = req.out or req.run_dir / "export" / f"{_safe(split_name)}{fmt.suffix}"

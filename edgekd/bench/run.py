@@ -73,6 +73,10 @@ def _providers(opts: BenchOptions) -> list[str] | None:
 
 
 def bench(opts: BenchOptions, on_row=None) -> dict:
+    if "c" in opts.formats:   # a C library runs on a microcontroller, not through a runtime here
+        raise ConfigError("--formats c: edgekd bench times artifacts on this machine; the C "
+                          "library's sizes and instruction counts come from its export report "
+                          "(and python -m benchmarks.mcu_export)")
     check_device(opts)
     cores = pin_cores(opts.cores)
     work = opts.work or Path(tempfile.mkdtemp(prefix="edgekd-bench-"))

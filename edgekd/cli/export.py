@@ -15,7 +15,7 @@ Opt = typer.Option
 
 def export(
     run_dir: Annotated[Optional[Path], typer.Argument(help="A trained (or distilled) run directory.")] = None,
-    format: Annotated[str, Opt("--format", "-f", help="onnx | onnx-int8 | onnx-fp16 | tensorrt (see --list).")] = "onnx",
+    format: Annotated[str, Opt("--format", "-f", help="onnx | onnx-int8 | onnx-fp16 | tensorrt | c (see --list).")] = "onnx",
     out: Annotated[Optional[Path], Opt(help="Artifact path (default: RUN_DIR/export/<split><suffix>).")] = None,
     split: Annotated[Optional[str], Opt(help="Which split's model, for runs with several (e.g. a person).")] = None,
     data: Annotated[Optional[Path], Opt(help="The run's recordings, if they moved since training.")] = None,
@@ -23,6 +23,9 @@ def export(
     calib_method: Annotated[Optional[str], Opt(help="INT8 static: minmax | entropy | percentile.")] = None,
     precision: Annotated[Optional[str], Opt(help="tensorrt: fp16 | int8.")] = None,
     symmetric: Annotated[Optional[bool], Opt("--symmetric", help="onnx-int8: symmetric int8 activations (TensorRT-style).")] = None,
+    sample_bits: Annotated[Optional[int], Opt(help="c: bits of the ADC samples the device pushes (default 16; samples saturate to it).")] = None,
+    sample_scale: Annotated[Optional[float], Opt(help="c: physical units per ADC count, as the training data are in physical units (default 1).")] = None,
+    float_filters: Annotated[Optional[bool], Opt("--float-filters", help="c: float32 filters, for a target with an FPU (default: fixed point).")] = None,
     min_agreement: Annotated[Optional[float], Opt(help="Parity: minimum top-1 agreement with the torch checkpoint.")] = None,
     force: Annotated[bool, Opt(help="Write the artifact even when parity fails.")] = False,
     list_formats: Annotated[bool, Opt("--list", help="Print the format table and exit.")] = False,
@@ -35,9 +38,14 @@ def export(
         raise typer.BadParameter("RUN_DIR is required (or --list)")
     from export.pipeline import ExportRequest, export_run
 
-    report = export_run(ExportRequest(run_dir, format, out, split, data, calib_windows,
-                                      calib_method, precision, symmetric, min_agreement, force))
-    print_report(report)
+    req = ExportRequest(run_dir, format, out, split, data, calib_windows, calib_method,
+                        precision, symmetric, min_agreement, force, sample_bits=sample_bits,
+                        sample_scale=sample_scale, float_filters=float_filters)
+    if format == "c":
+        from edgekd.cli.export_c import export_c_with_progress
+        export_c_with_progress(req)
+        return
+    print_report(export_run(req))
 
 
 def print_formats() -> None:
