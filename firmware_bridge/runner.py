@@ -14,7 +14,7 @@ import numpy as np
 
 from edgekd.errors import ConfigError, EdgekdError
 from firmware_bridge.consumer import LiveSession
-from firmware_bridge.decision import DecisionPolicy
+from firmware_bridge.decision import DEFAULT_THRESHOLD, DEFAULT_VOTE, DecisionPolicy
 from firmware_bridge.protocols import PROTOCOLS
 from firmware_bridge.protocols.base import Handshake
 from firmware_bridge.transport import (Chunk, Connected, EndOfStream, Outage, ReaderThread,
@@ -34,8 +34,8 @@ class StreamOptions:
     port: str
     protocol: str | None = None      # None: edgekd-v2 for a byte source
     baudrate: int | None = None
-    threshold: float = 0.0
-    vote: int = 1
+    threshold: float = DEFAULT_THRESHOLD
+    vote: int = DEFAULT_VOTE
     duration: float | None = None
     reconnect: bool = True
     record: Path | None = None

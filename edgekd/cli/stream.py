@@ -11,6 +11,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from edgekd.cli.console import err_console
+from firmware_bridge.decision import DEFAULT_THRESHOLD, DEFAULT_VOTE
 
 Opt = typer.Option
 
@@ -20,8 +21,8 @@ def stream(
     port: Annotated[str, Opt(help="Source URL: /dev/ttyACM0, a pty path, socket://host:port, loop://, replay://FILE[?speed=X]; lsl://NAME (an LSL stream); brainflow://BOARD[?serial_port=...&channels=N] (any BrainFlow board, e.g. brainflow://synthetic).")] = ...,
     protocol: Annotated[Optional[str], Opt(help="Wire protocol of a byte source: edgekd-v2 (default) | edgekd-v1 | cyton.")] = None,
     baud: Annotated[Optional[int], Opt(help="Baud rate (default: the protocol's).")] = None,
-    threshold: Annotated[float, Opt(help="Reject decisions below this confidence.")] = 0.0,
-    vote: Annotated[int, Opt(help="Majority vote over the last K accepted decisions.")] = 1,
+    threshold: Annotated[float, Opt(help="Reject decisions below this confidence (default measured: benchmarks/results/decision_policy.md).")] = DEFAULT_THRESHOLD,
+    vote: Annotated[int, Opt(help="Majority vote over the last K accepted decisions (default measured: benchmarks/results/decision_policy.md).")] = DEFAULT_VOTE,
     hop: Annotated[Optional[int], Opt(help="Samples between decisions (default: the artifact's).")] = None,
     duration: Annotated[Optional[float], Opt(help="Stop after this many seconds.")] = None,
     reconnect: Annotated[bool, Opt(help="Reconnect with back-off when the device disappears.")] = True,
@@ -64,7 +65,8 @@ def stream(
     else:
         report = run_stream(opts, handed)
     if summary_json:
-        write_json_atomic(summary_json, report)
+        from edgekd.provenance import provenance
+        write_json_atomic(summary_json, {**report, "provenance": provenance()})
     print_summary(report)
 
 

@@ -13,6 +13,7 @@ from rich.table import Table
 
 from edgekd.cli import train_options as O
 from edgekd.cli.console import console, err_console, print_warning
+from firmware_bridge.decision import DEFAULT_THRESHOLD, DEFAULT_VOTE
 
 Opt = typer.Option
 
@@ -105,8 +106,8 @@ def evaluate(
     data: Annotated[Path, Opt("--data", help="Recordings to evaluate on (any format).")],
     split: Annotated[str, Opt(help="test: rebuild each split's test part; all: every window of the split's person (e.g. other sessions). Either way, windows the model trained or validated on are excluded, by content.")] = "test",
     format: Annotated[Optional[str], Opt("--format", help="Reader (default: auto-detect).")] = None,
-    threshold: Annotated[float, Opt(help="Control metrics: reject decisions below this confidence, as `edgekd stream --threshold`.")] = 0.0,
-    vote: Annotated[int, Opt(help="Control metrics: majority vote over the last K accepted decisions, as `edgekd stream --vote`.")] = 1,
+    threshold: Annotated[float, Opt(help="Control metrics: reject decisions below this confidence, as `edgekd stream --threshold` (same default).")] = DEFAULT_THRESHOLD,
+    vote: Annotated[int, Opt(help="Control metrics: majority vote over the last K accepted decisions, as `edgekd stream --vote` (same default).")] = DEFAULT_VOTE,
     as_json: Annotated[bool, Opt("--json", help="Print JSON.")] = False,
 ) -> None:
     """Recompute metrics from a run's checkpoints on any dataset, never on data the run

@@ -118,7 +118,7 @@ def test_edgekd_stream_through_brainflows_cyton_driver(artifact, cyton_data, tmp
     root, rec = cyton_data
     sim, url = _simulate(root / "data", "--speed", "0", "--ground-truth", str(tmp_path / "gt"))
     report = _stream(artifact, f"brainflow://cyton?serial_port={url}", tmp_path / "s.json",
-                     "--duration", "12", "--ground-truth", str(tmp_path / "gt"))
+                     "--duration", "12", "--ground-truth", str(tmp_path / "gt"), "--vote", "1")
     assert sim.wait(timeout=30) == 0
     assert report["samples"] == len(rec.signals) and report["samples_missing"] == 0
     predictor = load(artifact)

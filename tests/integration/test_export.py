@@ -226,5 +226,5 @@ def test_readme_edge_install_line_matches_the_edge_extra():
     edge = tomllib.loads((REPO / "pyproject.toml").read_text())["project"][
         "optional-dependencies"]["edge"]
     names = [re.split(r"[<>=\[]", spec)[0] for spec in edge]
-    line = f"pip install --no-deps edgekd && pip install {' '.join(names)}"
+    line = f"pip install --no-deps dist/edgekd-*.whl && pip install {' '.join(names)}"
     assert line in (REPO / "README.md").read_text()

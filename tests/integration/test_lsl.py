@@ -116,7 +116,8 @@ def test_lsl_in_raw_and_decisions_out(pylsl):
     dec_x = np.concatenate([c for c, _ in dec_got])
     dec_t = np.concatenate([t for _, t in dec_got])
     assert len(dec_x) == len(decided)
-    np.testing.assert_array_equal(dec_x[:, 0], [d.raw for d in decided])
+    np.testing.assert_array_equal(dec_x[:, 0], [-1 if d.label is None else d.label
+                                                for d in decided])
     assert np.abs(dec_t - stamps[ends]).max() < 0.005
 
     # raw outlet: the samples in µV, stamped with their acquisition times, standard metadata

@@ -47,6 +47,7 @@ def _stream(root, url, *args):
     summary = root / "summary.json"
     result = subprocess.run([sys.executable, "-m", "edgekd", "stream", "--model",
                              str(root / "student.int8.onnx"), "--port", url, "--no-view",
+                             "--vote", "1",   # window by window, as the offline pipeline
                              "--ground-truth", str(root / "gt"), "--summary-json",
                              str(summary), *args], capture_output=True, text=True, timeout=300)
     assert result.returncode == 0, result.stderr[-3000:]
