@@ -14,7 +14,7 @@ from edgekd.errors import ConfigError
 # (benchmarks/decision_policy.py → benchmarks/results/decision_policy.json): every confidence
 # threshold lowered accuracy once rejections are read as rest (e.g. 0.5: -0.30 pp, 0 wins and
 # 11 losses over people); a majority vote over 3 raised it (+0.09 pp, 11 wins / 2 losses,
-# Wilcoxon p = 0.004) and more than halved instability (0.0112 → 0.0064) for one hop of extra
+# Wilcoxon p = 0.004) and cut instability by 43 % (0.0112 → 0.0064) for one hop of extra
 # onset latency (+24 ms); longer votes gained more accuracy but cost 49-99 ms. The policy class
 # itself stays neutral (no rejection, no vote).
 DEFAULT_THRESHOLD = 0.0
