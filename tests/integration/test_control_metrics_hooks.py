@@ -14,6 +14,7 @@ from edgekd.errors import EdgekdError
 from edgekd.train.config import resolve
 from edgekd.train.evaluate import evaluate_run
 from edgekd.train.run import train_run
+from firmware_bridge.decision import DEFAULT_VOTE
 
 
 @pytest.fixture(scope="module")
@@ -61,5 +62,5 @@ def test_evaluate_reports_control_metrics_side_by_side(runs, capsys):
         main(["evaluate", str(runs / "a"), "--data", str(runs / "data"), "--threshold", "0.5"])
     assert done.value.code == 0
     out = " ".join(capsys.readouterr().out.split())
-    assert "decided as edgekd stream --threshold 0.5 --vote 1" in out
+    assert f"decided as edgekd stream --threshold 0.5 --vote {DEFAULT_VOTE}" in out  # stream's
     assert "accuracy (rejections as rest)" in out and "onset → first correct" in out
