@@ -35,6 +35,23 @@ def test_export_writes_a_model_card_and_provenance(tmp_path):
                    "## Limits", "Not a medical device", "## Provenance", "20.0",
                    ", ".join(ds.label_names)):
         assert needle in card, needle
+    # per-person rows are the run's own numbers, this model's row marked
+    p01 = metrics["splits"]["P01"]
+    assert f"| P01 (this model) | P01 | {p01['accuracy']:.4f} |" in card
+    assert "sessions (2): P00/S0, P01/S0" in card
+    # parity line is the export's measured parity, not a placeholder
+    assert 0.0 <= report["top1_agreement"] <= 1.0
+    assert (f"top-1 agreement {report['top1_agreement']:.4f}, accuracy "
+            f"{report['accuracy_artifact']:.4f} (checkpoint {report['accuracy_torch']:.4f})"
+            in card)
+    assert f"{report['size_bytes']:,} bytes" in card and "nan" not in card.split("## Intended")[0]
+    # provenance at training and at export: commit when run from a checkout, versions, machine
+    git = prov["git"]
+    if git:
+        assert f"commit {git['commit'][:12]}" in card
+    assert card.count(f"torch {prov['packages']['torch']}") >= 1
+    assert "- trained with: " in card and "- exported with: " in card
+    assert "not recorded" not in card.split("## Provenance")[1]
     meta = load(out).metadata
     assert meta["provenance"]["packages"]["onnxruntime"]
     assert json.loads((tmp_path / "export_report.json").read_text())
