@@ -27,7 +27,7 @@ import time
 from pathlib import Path
 
 from benchmarks.machine import machine_info
-from firmware_bridge.fuzz import DAMAGE, FuzzResult, check_case, make_case
+from benchmarks.framing_faults import DAMAGE, FuzzResult, check_case, make_case
 from firmware_bridge.protocols import PROTOCOLS
 
 HERE = Path(__file__).parent
@@ -41,10 +41,9 @@ class _Ablated:
 
     def __init__(self, protocol, without: str):
         self.protocol, self.without = protocol, without
-        self.seq_modulus = protocol.seq_modulus
 
-    def encode_frame(self, *args):
-        return self.protocol.encode_frame(*args)
+    def __getattr__(self, name):       # everything but the framer: the protocol's own
+        return getattr(self.protocol, name)
 
     def framer(self):
         framer = self.protocol.framer()

@@ -25,6 +25,7 @@ grid position without a decision is counted in ``windows_in_gaps``.
 from __future__ import annotations
 
 import time
+from collections import deque
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -32,10 +33,12 @@ import numpy as np
 from edgekd.errors import EdgekdError
 from firmware_bridge.decision import Decision, DecisionPolicy
 from firmware_bridge.decoder import BlockDecoder
+from firmware_bridge.latency import LatencyStats
 from firmware_bridge.types import (DecisionFrame, DeviceInfo, EndFrame, Frame, GapEvent,
                                    InfoFrame, SampleBlock, StreamModel)
 
-LATENCY_KEEP = 100_000
+HOLD_FRAMES = 2048        # data frames kept while the device has not described itself
+QUERY_INFO_EVERY = 50     # ask again for the device info after this many frames without it
 
 
 @dataclass
@@ -48,16 +51,14 @@ class SessionSummary:
     gaps: int = 0
     stream_restarts: int = 0           # fresh filter state after a gap or outage
     outages: int = 0
-    latencies_ns: np.ndarray = field(default_factory=lambda: np.zeros(LATENCY_KEEP, np.int64))
-    n_latencies: int = 0
+    latency: LatencyStats = field(default_factory=LatencyStats)   # this host's decisions
 
     def add_latency(self, ns: int) -> None:
-        self.latencies_ns[self.n_latencies % LATENCY_KEEP] = ns  # the newest LATENCY_KEEP kept
-        self.n_latencies += 1
+        self.latency.add(ns)
 
     def latency_ms(self, q: float) -> float | None:
-        kept = self.latencies_ns[:min(self.n_latencies, LATENCY_KEEP)]
-        return float(np.percentile(kept, q) / 1e6) if len(kept) else None
+        """Over the whole session, to ±0.5 % (see :mod:`firmware_bridge.latency`)."""
+        return self.latency.percentile_ms(q)
 
 
 class _Accumulator:
@@ -96,8 +97,7 @@ class LiveSession:
         self.info = info or self._assumed_info()
         if protocol.fixed_info is not None:
             self._check_model(protocol.fixed_info, f"--protocol {protocol.name}")
-        self.decoder = BlockDecoder(self.info, protocol.seq_modulus, self.framer.stats,
-                                    protocol.has_device_time)
+        self.decoder = BlockDecoder.for_protocol(protocol, self.info, self.framer.stats)
         self.summary = SessionSummary()
         self.device_info: DeviceInfo | None = None
         self.ended = False                    # the device said it has nothing more
@@ -113,6 +113,15 @@ class LiveSession:
         self._last_decision_seq: int | None = None
         self._last_acquired = (-1, 0)  # (host index, acquisition ns) of the newest sample
         self._resume = False           # a sample source came back: measure what was lost
+        self._last_device_end = -1   # host index of the latest device decision shown
+        # Until the device says how to scale its counts (its info frame may be lost), its data
+        # frames are held, never scaled by a guess; the host asks again now and then.
+        self._awaiting_info = info is None and protocol.fixed_info is None
+        self._held: deque[tuple[Frame | None, int]] = deque()   # None: a START was sent
+        self._n_held = 0
+        self._dropped_without_info = 0
+        self._outgoing = b""
+        self.info_requests = 0
 
     # -- the device ---------------------------------------------------------------------------
     def _assumed_info(self) -> DeviceInfo:
@@ -129,21 +138,64 @@ class LiveSession:
             raise EdgekdError(f"{what} streams {info.n_chans} ch @ {info.fs:g} Hz; the model "
                               f"expects {m.n_chans} ch @ {m.fs:g} Hz")
 
-    def check_device(self, info: DeviceInfo) -> None:
-        """Adopt a device-info reply, refusing a device that cannot feed this model."""
+    def check_device(self, info: DeviceInfo) -> list[Decision]:
+        """Adopt a device-info reply, refusing a device that cannot feed this model; the data
+        frames held while waiting for it are used now (the decisions they give are returned)."""
         self._check_model(info, f"device {info.name!r}")
         self.info = self.decoder.info = info
         self.device_info = info
         if info.n_chans != self._acc.buf.shape[1]:
             self._acc = _Accumulator(info.n_chans)
+        self._awaiting_info = False
+        out: list[Decision] = []
+        self._n_held = 0
+        while self._held:
+            frame, t_recv = self._held.popleft()
+            if frame is None:            # a START was sent here while frames were held
+                self.decoder.restart()
+            else:
+                out += self._on_frame(frame, t_recv)
+        return out
+
+    def _hold(self, frame: Frame, t_recv: int) -> None:
+        self._held.append((frame, t_recv))
+        self._n_held += 1
+        if len(self._held) > HOLD_FRAMES and self._held.popleft()[0] is not None:
+            self._n_held -= 1
+            self._dropped_without_info += 1
+        if self._held_frames() % QUERY_INFO_EVERY == 0:
+            self._outgoing += self.protocol.query_info()
+            self.info_requests += 1
+
+    def _held_frames(self) -> int:
+        """Data frames received without device info so far and not used (yet)."""
+        return self._n_held + self._dropped_without_info
+
+    @property
+    def outgoing_pending(self) -> bool:
+        return bool(self._outgoing)
+
+    def take_outgoing(self) -> bytes:
+        """Bytes the device should be sent (a repeated QUERY_INFO); the runner writes them."""
+        out, self._outgoing = self._outgoing, b""
+        return out
 
     # -- events from the runner ----------------------------------------------------------------
     def on_connect(self, reconnect: bool) -> None:
-        """The start command was sent: the device counts from 0 again."""
+        """The start command was sent: the device counts from 0 again (data, decisions and
+        sample index). Until its first data frame says how much was lost, its sample 0 sits
+        where the host axis stands (never before a decision already shown); the vote starts
+        afresh."""
         if reconnect:
             self.framer.reset()
             self._resume = True
-        self.decoder.restart()
+            self.decoder.session_start = max(self.decoder.next_sample, self._last_device_end + 1)
+        self._last_decision_seq = None
+        self.policy.reset()
+        if self._held:
+            self._held.append((None, 0))   # replayed in order once the device info arrives
+        else:
+            self.decoder.restart()
 
     def on_outage(self) -> None:
         """The transport lost the device; what was lost is measured when it comes back."""
@@ -159,13 +211,12 @@ class LiveSession:
         for frame in self.framer.feed(data):
             kind = type(frame)
             if kind is Frame:
-                for item in self.decoder.decode(frame):
-                    if type(item) is GapEvent:
-                        self._on_gap(item)
-                    else:
-                        out += self._on_block(item, t_recv, t_recv)
+                if self._awaiting_info:
+                    self._hold(frame, t_recv)
+                else:
+                    out += self._on_frame(frame, t_recv)
             elif kind is InfoFrame:
-                self.check_device(frame.info)
+                out += self.check_device(frame.info)
             elif kind is DecisionFrame:
                 out.append(self._device_decision(frame, t_recv))
             elif kind is EndFrame:
@@ -199,8 +250,18 @@ class LiveSession:
         first_ns = acquired_ns - (n - 1) * 1e9 / self.info.fs
         return max(0, int(round((first_ns - last_ns) * self.info.fs / 1e9)) - 1)
 
+    def _on_frame(self, frame: Frame, t_recv: int) -> list[Decision]:
+        out: list[Decision] = []
+        for item in self.decoder.decode(frame):
+            if type(item) is GapEvent:
+                self._on_gap(item)
+            else:
+                out += self._on_block(item, t_recv, t_recv)
+        return out
+
     # -- gap policy ------------------------------------------------------------------------------
     def _on_gap(self, gap: GapEvent) -> None:
+        self.policy.reset()   # votes from before a gap must not decide what comes after it
         self.summary.gaps += 1
         self.summary.samples_missing += gap.missing_samples
         self._stream = None
@@ -289,6 +350,7 @@ class LiveSession:
                     if 0 <= end <= last_index else t_recv)
         d = Decision(end, f.class_index, f.confidence, raw, f.probs, receive_time_ns=t_recv,
                      source="device", acquired_ns=acquired)
+        self._last_device_end = max(self._last_device_end, d.end_sample)
         return self._emit(d)
 
     # -- the summary ---------------------------------------------------------------------------
@@ -316,4 +378,6 @@ class LiveSession:
                 "decisions_missing": st.decisions_missing, "gaps": s.gaps,
                 "outages": s.outages, "outages_of_unknown_length": self.decoder.unknown_outages,
                 "stream_restarts": s.stream_restarts, "windows_in_gaps": self.windows_in_gaps(),
+                "frames_without_info": self._held_frames(),
+                "info_requests": self.info_requests,
                 "latency_ms_p50": s.latency_ms(50), "latency_ms_p99": s.latency_ms(99)}

@@ -203,8 +203,10 @@ class Emulator:
                 item = next(self._frames, None)
                 if item is None:
                     return self._finish(link)
-                link.write(self._encode(seq, *item))
-                self._sent(sent)
+                data = self._encode(seq, *item)
+                t_ns = time.monotonic_ns()   # before the write: a descheduled write must not
+                link.write(data)             # shorten the measured sent -> decision latency
+                self._sent(t_ns)
                 seq, sent = seq + 1, sent + 1
                 self._position += 1
         except HostGone:
@@ -212,10 +214,11 @@ class Emulator:
             return "gone"
         return "stopped"
 
-    def _sent(self, sent: int) -> None:
+    def _sent(self, t_ns: int) -> None:
+        """A frame went out; ``t_ns`` (CLOCK_MONOTONIC) was taken just before its write."""
         self.log.frames_sent += 1
         if self.send_times is not None:
-            self.send_times.append((self._position, time.monotonic_ns()))
+            self.send_times.append((self._position, t_ns))
 
     def _finish(self, link) -> str:
         end = self.protocol.encode_end()

@@ -25,6 +25,11 @@ QUEUE_CHUNKS = 4096
 DEFAULT_PROTOCOL = "edgekd-v2"
 SAMPLE_SOURCES = ("lsl://", "brainflow://")   # deliver decoded samples: no wire protocol
 NO_HANDSHAKE = Handshake(b"", b"", b"")
+# Every counter that means something sent never reached a decision (or may not have): a run
+# with any of them is lossy. A sample source's losses are counted in samples (no frames).
+LOSSES = ("host_dropped_bytes", "host_dropped_samples", "frames_missing", "samples_missing",
+          "crc_errors", "bad_frames", "outages", "device_restarts", "outages_of_unknown_length",
+          "decisions_missing", "wrong_channel_count", "frames_without_info")
 
 
 @dataclass(kw_only=True)
@@ -70,46 +75,71 @@ class StreamOptions:
 
 def run_stream(opts: StreamOptions, model: StreamModel | None, on_tick=None) -> dict:
     """Stream until done; ``on_tick(session)`` is called about 10 times a second (live view).
-    ``model`` is handed in by the caller (None: show the device's own decisions only)."""
+    ``model`` is handed in by the caller (None: show the device's own decisions only).
+
+    Output files are checked before the device is touched and written only once it is up, so
+    a failed start changes nothing on disk; the device is stopped and every sink and file
+    closed on every way out. A sample source (``lsl://``, ``brainflow://``) says its own
+    channels and rate (``port.info``) and has no handshake."""
     protocol = PROTOCOLS.get(opts.protocol or DEFAULT_PROTOCOL)
     baud = opts.baudrate or protocol.default_baudrate
     hs = NO_HANDSHAKE if opts.samples_source else protocol.handshake()
-    port = open_port(opts.port, baud)
+    recorder = Recorder(opts.record) if opts.record else None   # a bad path fails here
+    outputs = [*opts.sinks, *opts.sample_sinks]
+    reader: ReaderThread | None = None
     try:
-        session = LiveSession(protocol, model, DecisionPolicy(opts.threshold, opts.vote),
-                              opts.sinks, info=getattr(port, "info", None),
-                              keep_decisions=opts.ground_truth is not None,
-                              sample_sinks=opts.sample_sinks)
-        if opts.samples_source:
-            session.check_device(port.info)    # refuses a source that cannot feed the model
-        handshake(port, hs, opts.port)
-    except BaseException:
-        port.close()
-        raise
-    session.on_connect(reconnect=False)
-    recorder = Recorder(opts.record) if opts.record else None
-    chunks: queue.Queue = queue.Queue(maxsize=QUEUE_CHUNKS)
-    reader = ReaderThread(port, lambda: open_port(opts.port, baud), chunks, hs,
-                          protocol.stop_command(), recorder=recorder, where=opts.port)
-    start = time.monotonic()
-    reader.start()
-    try:
-        ended_by = _consume(session, chunks, opts, on_tick, start)
-    except KeyboardInterrupt:
-        ended_by = "interrupted"   # Ctrl-C ends the session cleanly: the summary is still made
+        port = open_port(opts.port, baud)
+        try:
+            session = LiveSession(protocol, model, DecisionPolicy(opts.threshold, opts.vote),
+                                  opts.sinks, info=getattr(port, "info", None),
+                                  keep_decisions=opts.ground_truth is not None,
+                                  sample_sinks=opts.sample_sinks)
+            if opts.samples_source:
+                session.check_device(port.info)    # refuses a source that cannot feed the model
+            first = handshake(port, hs, opts.port)
+        except BaseException:
+            port.close()
+            raise
+        chunks: queue.Queue = queue.Queue(maxsize=QUEUE_CHUNKS)
+        reader = ReaderThread(port, lambda: open_port(opts.port, baud), chunks, hs,
+                              protocol.stop_command(), recorder=recorder, where=opts.port,
+                              first=first)   # owns the port from here: stop() stops the device
+        _start_outputs(recorder, outputs)
+        session.on_connect(reconnect=False)
+        start = time.monotonic()
+        reader.start()
+        try:
+            ended_by = _consume(session, chunks, opts, on_tick, start, reader.send)
+        except KeyboardInterrupt:
+            ended_by = "interrupted"   # Ctrl-C ends the session cleanly: the summary is made
     finally:
-        reader.stop()
-        if recorder:
-            recorder.close()
-        for sink in [*opts.sinks, *opts.sample_sinks]:
-            close = getattr(sink, "close", None)  # a plain callable is a sink too
-            if close:
-                close()
+        if reader is not None:
+            reader.stop()
+        _close_outputs(recorder, outputs)
     return _report(session, reader, opts, ended_by, time.monotonic() - start)
 
 
+def _start_outputs(recorder: Recorder | None, sinks: list) -> None:
+    """The device is up: create (or replace) the output files."""
+    if recorder is not None:
+        recorder.start()
+    for sink in sinks:
+        begin = getattr(sink, "start", None)  # a plain callable is a sink too
+        if begin:
+            begin()
+
+
+def _close_outputs(recorder: Recorder | None, sinks: list) -> None:
+    if recorder is not None:
+        recorder.close()
+    for sink in sinks:
+        close = getattr(sink, "close", None)
+        if close:
+            close()
+
+
 def _consume(session: LiveSession, chunks: queue.Queue, opts: StreamOptions, on_tick,
-             start: float) -> str:
+             start: float, send) -> str:
     last_tick = 0.0
     while opts.duration is None or time.monotonic() - start < opts.duration:
         try:
@@ -119,6 +149,8 @@ def _consume(session: LiveSession, chunks: queue.Queue, opts: StreamOptions, on_
         kind = type(msg)
         if kind is Chunk:
             session.on_bytes(msg.data, msg.t_ns)
+            if session.outgoing_pending:
+                send(session.take_outgoing())   # e.g. ask again for the device info
             if session.ended:
                 return "the device ended the stream"
         elif kind is Samples:
@@ -144,9 +176,7 @@ def _report(session: LiveSession, reader: ReaderThread, opts: StreamOptions, end
     report.update(host_dropped_bytes=reader.overflow_bytes,
                   host_dropped_samples=reader.overflow_samples, reconnects=reader.reconnects,
                   ended_by=ended_by, seconds=round(seconds, 3))
-    losses = {k: report[k] for k in ("host_dropped_bytes", "host_dropped_samples",
-                                     "frames_missing", "samples_missing", "crc_errors",
-                                     "bad_frames", "outages") if report[k]}
+    losses = {k: report[k] for k in LOSSES if report.get(k)}
     report["lossy"] = bool(losses)
     if losses:
         report["lossy_because"] = ", ".join(f"{k}={v}" for k, v in losses.items())

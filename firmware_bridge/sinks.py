@@ -12,6 +12,7 @@ from edgekd.errors import ConfigError, EdgekdError
 from firmware_bridge.decision import Decision
 from firmware_bridge.lsl import LslDecisionSink as LslSink
 from firmware_bridge.lsl import LslRawSink
+from firmware_bridge.outfile import OutputFile
 
 
 def label_name(label_names: list[str], index: int | None) -> str | None:
@@ -43,17 +44,22 @@ def make_sample_sinks(lsl_raw_name: str | None, channel_names: list[str] | None 
 
 class JsonLinesSink:
     """One JSON object per decision, to a file or stdout. ``source`` says who decided: this
-    host's model, or the device itself (edgekd-v2 decision frames)."""
+    host's model, or the device itself (edgekd-v2 decision frames). The path is checked at
+    once; the file is created (an existing one replaced) by ``start()``, when the device is
+    up, or by the first decision: a stream that fails to start leaves the file as it was."""
 
     def __init__(self, target: str, label_names: list[str]):
         self.label_names = label_names
-        self._own = target != "-"
-        try:
-            self._file: IO[str] = open(target, "w") if self._own else sys.stdout
-        except OSError as err:
-            raise EdgekdError(f"--json {target}: cannot write ({err.strerror})") from None
+        self._out = OutputFile(target, "--json") if target != "-" else None
+        self._file: IO[str] | None = None if self._out else sys.stdout
+
+    def start(self) -> None:
+        if self._file is None:
+            self._file = self._out.open()
 
     def __call__(self, d: Decision) -> None:
+        if self._file is None:
+            self.start()
         self._file.write(json.dumps({
             "time": time.time(), "source": d.source, "end_sample": d.end_sample,
             "label": label_name(self.label_names, d.label),
@@ -62,9 +68,10 @@ class JsonLinesSink:
             "probs": [round(float(p), 5) for p in d.probs]}) + "\n")
 
     def close(self) -> None:
-        self._file.flush()
-        if self._own:
-            self._file.close()
+        if self._file is not None:
+            self._file.flush()
+        if self._out is not None:
+            self._out.close()
 
 
 def udp_target(address: str) -> tuple[int, tuple]:

@@ -21,12 +21,14 @@ import socket
 import struct
 import threading
 import time
+from collections import deque
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
 from edgekd.errors import ConfigError, EdgekdError
+from firmware_bridge.outfile import OutputFile
 from firmware_bridge.protocols.base import Handshake
 
 RECORD_MAGIC = b"EDGEKDREC1\n"
@@ -206,42 +208,55 @@ def open_port(url: str, baudrate: int = 115200, timeout: float = 0.05):
         raise EdgekdError(f"cannot open {url!r}: {err}") from None
 
 
-def handshake(port, hs: Handshake, where: str) -> None:
+class HandshakeAborted(EdgekdError):
+    """The host was told to stop while it waited for the device to answer."""
+
+
+def handshake(port, hs: Handshake, where: str, stop: threading.Event | None = None) -> bytes:
     """Bring the device up (see :class:`Handshake`); raises EdgekdError naming what was
-    expected when the device does not answer."""
+    expected when the device does not answer, HandshakeAborted as soon as ``stop`` is set.
+    Returns the bytes that arrived after the ready marker (handed on, never thrown away). A
+    finite source (a replayed recording) is not a device: nothing is written or awaited."""
+    if getattr(port, "finite", False):
+        return b""
     if hs.hello:
         port.write(hs.hello)
+    rest = b""
     if hs.ready:
         seen, deadline = b"", time.monotonic() + hs.timeout_s
         while hs.ready not in seen:
+            if stop is not None and stop.is_set():
+                raise HandshakeAborted(f"{where}: stopped while waiting for {hs.ready!r}")
             if time.monotonic() > deadline:
                 raise EdgekdError(f"{where}: the device did not answer {hs.hello!r} with "
                                   f"{hs.ready!r} within {hs.timeout_s:g} s (got {seen[-60:]!r})")
-            try:
-                seen += port.read_available()
-            except SourceEnded:
-                return
+            seen += port.read_available()
+        rest = seen[seen.index(hs.ready) + len(hs.ready):]
     port.write(hs.start)
+    return rest
 
 
 # -- recordings -------------------------------------------------------------------------------
 class Recorder:
-    """Saves every received chunk with its receive time, for exact replay."""
+    """Saves every received chunk with its receive time, for exact replay. The path is checked
+    at once; the file is created (an existing one replaced) by ``start()``, once the device is
+    up, or by the first ``write``."""
 
     def __init__(self, path: str | Path):
-        try:
-            self._file = open(path, "wb")
-        except OSError as err:
-            raise EdgekdError(f"--record {path}: cannot write ({err.strerror})") from None
-        self._file.write(RECORD_MAGIC)
+        self._out = OutputFile(path, "--record", "wb")
         self._t0: int | None = None
 
+    def start(self) -> None:
+        if self._out.file is None:
+            self._out.open().write(RECORD_MAGIC)
+
     def write(self, t_ns: int, data: bytes) -> None:
+        self.start()
         self._t0 = t_ns if self._t0 is None else self._t0
-        self._file.write(_REC.pack(t_ns - self._t0, len(data)) + data)
+        self._out.file.write(_REC.pack(t_ns - self._t0, len(data)) + data)
 
     def close(self) -> None:
-        self._file.close()
+        self._out.close()
 
 
 def read_recording(path: str | Path):
@@ -272,13 +287,15 @@ class ReaderThread(threading.Thread):
     (``reconnects`` counts those). A finite source puts :class:`EndOfStream` at its end and
     waits for room in the queue instead of dropping; a live one that outruns the consumer
     drops the chunk and counts it in ``overflow_bytes`` (``overflow_samples`` for a sample
-    source; never silently)."""
+    source; never silently). Bytes for the device (``send``) are written by this thread too,
+    between reads."""
 
     def __init__(self, port, opener, out: queue.Queue, hs: Handshake, stop_bytes: bytes = b"",
                  backoff: tuple[float, float] = (0.1, 2.0), recorder: Recorder | None = None,
-                 where: str = "device"):
+                 where: str = "device", first: bytes = b""):
         """``port`` is already open and started (errors surface before the thread starts);
-        ``opener`` reopens it after an outage."""
+        ``opener`` reopens it after an outage; ``first``: bytes the handshake read after the
+        device's ready marker, handed on before anything else."""
         super().__init__(daemon=True, name="edgekd-reader")
         self.port, self.opener, self.out, self.hs = port, opener, out, hs
         self.stop_bytes, self.backoff, self.recorder, self.where = stop_bytes, backoff, recorder, where
@@ -286,8 +303,16 @@ class ReaderThread(threading.Thread):
         self.overflow_bytes = 0
         self.overflow_samples = 0
         self.reconnects = 0
+        self._first = first
+        self._outgoing: deque[bytes] = deque()   # appended by the consumer, written here
+
+    def send(self, data: bytes) -> None:
+        """Queue ``data`` for the device (e.g. a repeated QUERY_INFO); thread-safe."""
+        self._outgoing.append(data)
 
     def run(self) -> None:
+        if self._first:
+            self._put_chunk(Chunk(self._first, clock()))
         delay = self.backoff[0]
         while not self.stop_event.is_set():
             if self.port is None:
@@ -297,6 +322,8 @@ class ReaderThread(threading.Thread):
                     continue
                 delay = self.backoff[0]
             try:
+                while self._outgoing:
+                    self.port.write(self._outgoing.popleft())
                 data = self.port.read_available()
             except SourceEnded as end:
                 self._put_control(EndOfStream(str(end)))
@@ -312,14 +339,28 @@ class ReaderThread(threading.Thread):
                     self._put_data(item, item.data.shape[0])
 
     def _reopen(self) -> bool:
+        """Reopen and restart the device. A stop requested meanwhile wins: the handshake gives
+        up at once, and a port already open is kept for ``stop()`` to stop and close."""
         try:
             port = self.opener()
-            handshake(port, self.hs, self.where)
         except Exception:
             return False
+        if self.stop_event.is_set():
+            self.port = port
+            return False
+        try:
+            rest = handshake(port, self.hs, self.where, self.stop_event)
+        except Exception:
+            _close_quietly(port)     # a device that did not answer: try a fresh open later
+            return False
         self.port = port
+        if self.stop_event.is_set():
+            return False
         self.reconnects += 1
+        self._outgoing.clear()       # requests meant for the session that was lost
         self._put_control(Connected(reconnect=True))
+        if rest:
+            self._put_chunk(Chunk(rest, clock()))
         return True
 
     def _put_chunk(self, chunk: Chunk) -> None:
@@ -349,21 +390,29 @@ class ReaderThread(threading.Thread):
                 continue
 
     def _lost(self, err: Exception) -> None:
-        try:
-            self.port.close()
-        except Exception:
-            pass
+        _close_quietly(self.port)
         self.port = None
         self._put_control(Outage(f"{type(err).__name__}: {err}"))
 
     def stop(self) -> None:
-        """Stop reading, tell the device to stop streaming, close the port."""
+        """Stop reading, wait until this thread has exited (a reconnect in progress gives up or
+        finishes first: its device must be stopped too), then tell the device to stop
+        streaming and close the port. Safe before ``start()``."""
         self.stop_event.set()
-        self.join(timeout=2)
+        if self.ident is not None:
+            self.join()
         if self.port is not None:
             try:
                 if self.stop_bytes:
                     self.port.write(self.stop_bytes)
-                self.port.close()
             except Exception:
                 pass
+            _close_quietly(self.port)
+            self.port = None
+
+
+def _close_quietly(port) -> None:
+    try:
+        port.close()
+    except Exception:   # closing a port that is already gone is not an error worth raising
+        pass

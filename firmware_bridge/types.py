@@ -94,6 +94,8 @@ class LinkStats:
                                     # intact frame
     bad_frames: int = 0             # CRC passed but the layout contradicts itself (counted, dropped)
     overlaps: int = 0               # CRC passed but an intact frame starts inside: dropped
+    shared_sync_words: int = 0      # CRC passed, and an intact frame starts inside but shares
+                                    # no more than its sync word: both kept (see framing.py)
     unknown_frames: int = 0         # valid frames of a type this host does not know (skipped)
     garbage_bytes: int = 0          # bytes in no accepted frame
     frames_missing: int = 0         # from sequence gaps (wrap-around included)

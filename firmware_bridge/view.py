@@ -1,6 +1,7 @@
 """The live terminal view (rich): current gesture, per-class confidence bars, latency
 percentiles, losses and CPU use; decisions the armband makes itself on a line of their own.
-rich is imported here only."""
+rich is imported here only. ``tick`` runs in the consumer thread ~10 times a second, so it
+only reads what is cheap to read (bounded percentile tracking: :mod:`firmware_bridge.latency`)."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ import time
 
 import numpy as np
 
+from firmware_bridge.latency import RECENT
 from firmware_bridge.sinks import label_name
 
 
@@ -45,8 +47,10 @@ class TerminalView:
         cpu = 100 * (time.process_time() - self._cpu0) / max(time.monotonic() - self._wall0, 1e-9)
         current = ("—" if d is None else "(rejected)" if d.label is None
                    else label_name(self.label_names, d.label))
-        p50, p99 = r["latency_ms_p50"], r["latency_ms_p99"]
-        footer = (f"arrival→decision p50 {p50 or 0:.2f} ms p99 {p99 or 0:.2f} ms | decisions "
+        recent = session.summary.latency     # the newest decisions: what the wearer feels now
+        p50, p99 = recent.recent_ms(50, 99)
+        footer = (f"arrival→decision (last {min(recent.count, RECENT)}) p50 {p50 or 0:.2f} ms "
+                  f"p99 {p99 or 0:.2f} ms | decisions "
                   f"{r['decisions']} rejected {r['rejected']} | frames missing "
                   f"{r['frames_missing']} crc errors {r['crc_errors']} outages {r['outages']} | "
                   f"CPU {cpu:.0f} %")

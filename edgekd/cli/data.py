@@ -96,6 +96,9 @@ def import_(path: DataPath, out: Annotated[Path, typer.Argument(help="New datase
     dataset, manifest, report = import_dataset(path, out, format, opts, overwrite)
     console.print(f"wrote {len(dataset.recordings)} recordings of {len(dataset.people)} people "
                   f"to {escape(str(manifest))}", highlight=False)
+    if report["split_at"]:
+        console.print(f"{len(report['split_at'])} session split(s) where rows were dropped, so "
+                      "that no window spans a gap (recordings with meta 'segment')")
     where = f"{manifest} under import"
     for key, title in (("skipped_rows", "bad row(s) skipped (--on-bad-row skip)"),
                        ("skipped_files", "file(s) skipped as not recordings"),

@@ -33,7 +33,8 @@ LabelNames = Annotated[Optional[str], typer.Option(
 OnBadRow = Annotated[str, typer.Option(
     help="csv: a malformed row (wrong column count, not a number, NaN) is an 'error' (stop, "
          "write nothing) or is 'skip'ped: dropped, counted and listed with file:line in the "
-         "output and in the new dataset's manifest.")]
+         "output and in the new dataset's manifest; the session is split into recordings "
+         "there, so no window spans the gap.")]
 
 
 def reader_options(fs: float | None = None, delimiter: str | None = None,

@@ -108,6 +108,7 @@ def evaluate(
     format: Annotated[Optional[str], Opt("--format", help="Reader (default: auto-detect).")] = None,
     threshold: Annotated[float, Opt(help="Control metrics: reject decisions below this confidence, as `edgekd stream --threshold` (same default).")] = DEFAULT_THRESHOLD,
     vote: Annotated[int, Opt(help="Control metrics: majority vote over the last K accepted decisions, as `edgekd stream --vote` (same default).")] = DEFAULT_VOTE,
+    allow_unchecked: Annotated[bool, Opt("--allow-unchecked", help="Score --split all even when the run cannot say what its models saw (no identity.json, an older one, or one written on resume): the scores may include training data, and say so.")] = False,
     as_json: Annotated[bool, Opt("--json", help="Print JSON.")] = False,
 ) -> None:
     """Recompute metrics from a run's checkpoints on any dataset, never on data the run
@@ -115,7 +116,7 @@ def evaluate(
     metrics (rejections, active error, instability, onset latency) side by side."""
     from edgekd.train.evaluate import evaluate_run
 
-    result = evaluate_run(run_dir, data, split, format, threshold, vote)
+    result = evaluate_run(run_dir, data, split, format, threshold, vote, allow_unchecked)
     if as_json:
         print(json.dumps(result, indent=2))
         return

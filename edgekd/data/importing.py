@@ -13,12 +13,16 @@ from edgekd.data.recording import Dataset, Problem
 
 def import_report(dataset: Dataset, source: str | Path, options: ReaderOptions) -> dict:
     """What the import kept and dropped, as JSON: ``skipped_rows`` (each malformed row dropped
-    under ``--on-bad-row skip``), ``skipped_files`` (notes such as README.txt) and
+    under ``--on-bad-row skip``), ``split_at`` (where a session was split into recordings
+    because rows were dropped there), ``skipped_files`` (notes such as README.txt) and
     ``warnings``."""
     kind = lambda sev: [p.to_dict() for p in dataset.problems if p.severity == sev]  # noqa: E731
+    split_at = [{"person": r.person, "session": r.session, "segment": r.meta["segment"],
+                 "after": f"{r.meta['after_skipped_file']}:line {r.meta['after_skipped_line']}"}
+                for r in dataset.recordings if r.meta.get("segment", 0) > 0]
     return {"source": str(source), "format": dataset.format, "on_bad_row": options.on_bad_row,
             "recordings": len(dataset.recordings), "skipped_rows": kind("error"),
-            "skipped_files": kind("info"), "warnings": kind("warning")}
+            "split_at": split_at, "skipped_files": kind("info"), "warnings": kind("warning")}
 
 
 def import_dataset(path: str | Path, out: str | Path, format: str | None = None,

@@ -57,6 +57,10 @@ class WireProtocol(_Protocol):
     seq_modulus: int                       # sequence numbers wrap here
     fixed_samples_per_frame: int | None    # None: the device chooses (within the payload limit)
     has_device_time: bool                  # frames carry a free-running device clock
+    duplicate_window: int                  # how far behind a repeated frame may come (0: the
+                                           # device never repeats one)
+    self_restarts: bool                    # it may count from 0 again without the host's
+                                           # START (a reboot mid-stream)
     can_end: bool                          # the device can say "end of stream"
     fixed_info: DeviceInfo | None          # None: the device describes itself (info frame)
 
@@ -73,6 +77,8 @@ class WireProtocol(_Protocol):
     def handshake(self) -> Handshake: ...
 
     def stop_command(self) -> bytes: ...
+
+    def query_info(self) -> bytes: ...     # asks the device to describe itself (b"": fixed)
 
     def device(self, info: DeviceInfo) -> DeviceSide: ...
 

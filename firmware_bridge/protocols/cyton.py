@@ -115,6 +115,8 @@ class Cyton:
     seq_modulus = 256
     fixed_samples_per_frame = 1
     has_device_time = False
+    duplicate_window = 0        # a Cyton never sends a packet twice
+    self_restarts = False       # it streams only after the host's 'b'
     can_end = False
     fixed_info = DeviceInfo(N_CHANS, FS, cyton_scale_uv(), "3.1.2", "OpenBCI Cyton")
 
@@ -136,6 +138,9 @@ class Cyton:
     def handshake(self) -> Handshake:
         """What BrainFlow does: soft reset, wait for ``$$$``, then start."""
         return Handshake(b"v", EOT, b"b")
+
+    def query_info(self) -> bytes:
+        return b""  # a Cyton's layout is fixed (fixed_info)
 
     def stop_command(self) -> bytes:
         return b"s"

@@ -93,6 +93,8 @@ class EdgekdV1:
     seq_modulus = 1 << 16
     fixed_samples_per_frame = None
     has_device_time = True
+    duplicate_window = 8        # a link or firmware may repeat a recent frame
+    self_restarts = True        # a reboot mid-stream counts from 0 again
     can_end = False
     fixed_info = None
 
@@ -114,6 +116,10 @@ class EdgekdV1:
     def handshake(self) -> Handshake:
         """Ask for the device info (the bridge configures itself from it), then start."""
         return Handshake(b"", b"", encode_command(CMD_QUERY_INFO) + encode_command(CMD_START))
+
+    def query_info(self) -> bytes:
+        """Sent again when data arrives and the info reply has not (it may have been lost)."""
+        return encode_command(CMD_QUERY_INFO)
 
     def stop_command(self) -> bytes:
         return encode_command(CMD_STOP)

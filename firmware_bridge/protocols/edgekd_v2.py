@@ -135,6 +135,8 @@ class EdgekdV2:
     seq_modulus = 1 << 32
     fixed_samples_per_frame = None
     has_device_time = True
+    duplicate_window = 8        # a link or firmware may repeat a recent frame
+    self_restarts = True        # a reboot mid-stream counts from 0 again
     can_end = True
     fixed_info = None
 
@@ -155,6 +157,10 @@ class EdgekdV2:
 
     def handshake(self) -> Handshake:
         return Handshake(b"", b"", encode_command(CMD_QUERY_INFO) + encode_command(CMD_START))
+
+    def query_info(self) -> bytes:
+        """Sent again when data arrives and the info reply has not (it may have been lost)."""
+        return encode_command(CMD_QUERY_INFO)
 
     def stop_command(self) -> bytes:
         return encode_command(CMD_STOP)

@@ -100,6 +100,11 @@ def test_import_bad_rows_error_by_default_or_skipped_and_recorded(tmp_path, caps
     assert {(r.person, r.session) for r in ds.recordings} == {("ann", "s1"), ("ann", "s2"),
                                                               ("bob", "s1")}
     assert sum(r.n_samples for r in ds.recordings) == 3 * 40 - 2  # the merged line is 2 rows
+    # ann's s2 is split where the row was dropped: no window spans the gap (review item 14)
+    assert "1 session split(s) where rows were dropped" in out
+    assert report["split_at"] == [{"person": "ann", "session": "s2", "segment": 1,
+                                   "after": f"{bad}:line 5"}]
+    assert [r.n_samples for r in ds.recordings if r.session == "s2"] == [20 + 4, 20 - 6]
 
 
 def test_summary_names_each_persons_sessions(tmp_path, capsys):

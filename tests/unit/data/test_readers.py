@@ -1,3 +1,5 @@
+from dataclasses import replace
+
 import numpy as np
 import pytest
 import scipy.io
@@ -235,9 +237,82 @@ def test_bad_rows_skipped_each_located(tmp_path):
         read_dataset(tmp_path, options=strict)
     ds = read_dataset(tmp_path, options=ReaderOptions(fs=100, label_column="-1",
                                                       on_bad_row="skip"))
-    assert ds.recordings[0].n_samples == 3
+    assert [r.n_samples for r in ds.recordings] == [2, 1]   # split where rows were dropped
     assert [(p.line, p.detail) for p in ds.problems] == [
         (3, "row skipped: expected 3 columns, got 5"),
         (4, "row skipped: column 1: expected a number, got 'x'")]
     with pytest.raises(ConfigError, match="--on-bad-row 'drop'"):
         read_dataset(tmp_path, options=ReaderOptions(fs=100, on_bad_row="drop"))
+
+
+def test_a_skipped_row_splits_the_recording_so_no_window_crosses_it(tmp_path):
+    """Review item 14: dropping a row must not splice the time series. The session is split
+    where rows were dropped: filters restart and no window spans the gap; repetition ids are
+    those of the whole file (the hold goes on across the gap)."""
+    from edgekd.data.windowing import dataset_windows
+    from edgekd.signal import FilterSpec, PreprocessSpec, WindowSpec
+    rng = np.random.default_rng(0)
+    good = np.column_stack([rng.normal(size=(200, 4)).round(4), np.repeat([0, 1], 100)])
+    lines = [",".join(f"{v:g}" for v in row) for row in good]
+    lines.insert(150, "1,2,nan,4,1")               # file line 151
+    lines.insert(151, "1,2,3,4,15,6,7,8,1")        # 152: two rows merged
+    (tmp_path / "p").mkdir()
+    (tmp_path / "p/s.csv").write_text("\n".join(lines) + "\n")
+    ds = read_dataset(tmp_path, options=ReaderOptions(fs=100, label_column="-1",
+                                                      on_bad_row="skip"))
+    first, second = ds.recordings
+    assert (first.n_samples, second.n_samples) == (150, 50)
+    assert (first.person, first.session) == (second.person, second.session) == ("p", "s")
+    np.testing.assert_array_equal(np.vstack([first.signals, second.signals]),
+                                  good[:, :4].astype(np.float32))
+    assert second.meta["after_skipped_line"] == 152
+    assert set(first.repetition[100:]) == set(second.repetition) == {0}
+    spec = PreprocessSpec(100.0, 4, WindowSpec(20, 1), FilterSpec(highpass_hz=5.0, notch_hz=None))
+    windows = dataset_windows(ds, spec)
+    assert windows.recording.tolist().count(1) == 50 - 20 + 1
+    alone = dataset_windows(replace(ds, recordings=[second]), spec)
+    np.testing.assert_array_equal(windows.x[windows.recording == 1], alone.x)
+
+
+def test_a_long_preamble_is_not_mistaken_for_notes(tmp_path):
+    """Review item 15: a recording whose first 30 lines are a preamble (an OpenBCI-style
+    export) is read, not skipped as notes; the preamble is listed as a warning."""
+    rng = np.random.default_rng(0)
+    rows = np.column_stack([rng.normal(size=(50, 4)).round(4), np.repeat([0, 1], 25)])
+    preamble = [f"%Note {i}: electrode placement as in protocol" for i in range(29)]
+    preamble += ["%Sample Rate = 100 Hz"]
+    text = "\n".join(preamble + ["c0,c1,c2,c3,label"] +
+                     [",".join(f"{v:g}" for v in r) for r in rows]) + "\n"
+    (tmp_path / "p").mkdir()
+    (tmp_path / "p/s.csv").write_text(text)
+    ds = read_dataset(tmp_path, options=ReaderOptions(fs=100, label_column="label"))
+    (rec,) = ds.recordings
+    assert rec.n_samples == 50 and rec.channels == ["c0", "c1", "c2", "c3"]
+    np.testing.assert_array_equal(rec.signals, rows[:, :4].astype(np.float32))
+    assert [(p.severity, p.line, p.detail) for p in ds.problems] == [
+        ("warning", 1, "preamble of 30 line(s) before the header skipped (lines 1-30)")]
+
+
+def test_only_files_without_any_numeric_row_are_notes(tmp_path):
+    (tmp_path / "p").mkdir()
+    (tmp_path / "p/s.csv").write_text("1,2,0\n3,4,1\n")
+    notes = "\n".join(["Recorded 2021 by the lab."] * 40 + ["see s.csv"]) + "\n"
+    (tmp_path / "p/notes.txt").write_text(notes)
+    ds = read_dataset(tmp_path, options=ReaderOptions(fs=100, label_column="-1"))
+    assert [(p.severity, p.path.rsplit("/", 1)[-1]) for p in ds.problems] == \
+        [("info", "notes.txt")]
+    assert "no numeric row" in ds.problems[0].detail
+
+
+def test_a_data_file_that_cannot_be_read_as_text_is_an_error_under_strict(tmp_path):
+    """Review item 15: binary junk named like data is not quietly skipped as notes."""
+    (tmp_path / "p").mkdir()
+    (tmp_path / "p/good.csv").write_text("1,2,0\n3,4,1\n")
+    (tmp_path / "p/broken.csv").write_bytes(bytes(range(256)) * 8)
+    opts = ReaderOptions(fs=100, label_column="-1")
+    with pytest.raises(DataFormatError, match=r"broken\.csv:byte 0: not a text file"):
+        read_dataset(tmp_path, options=opts)
+    ds = read_dataset(tmp_path, options=opts, strict=False)
+    assert [r.n_samples for r in ds.recordings] == [2]
+    assert [(p.severity, p.path.rsplit("/", 1)[-1]) for p in ds.problems] == \
+        [("error", "broken.csv")]

@@ -10,7 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from firmware_bridge.decoder import BlockDecoder
-from firmware_bridge.fuzz import FuzzResult, check_case, make_case
+from benchmarks.framing_faults import FuzzResult, check_case, make_case
 from firmware_bridge.protocols import PROTOCOLS
 from firmware_bridge.protocols import edgekd_v1 as v1
 from firmware_bridge.protocols import edgekd_v2 as v2
@@ -117,7 +117,9 @@ def test_a_truncated_frame_never_takes_its_intact_neighbour(mod):
     framer = v1.EdgekdV1Framer() if mod is v1 else v2.EdgekdV2Framer()
     got = framer.feed(damaged + intact)
     assert [f.seq for f in got] == [seq, seq + 1]
-    assert all(np.array_equal(f.samples, x) for f in got) and framer.stats.overlaps == 1
+    assert all(np.array_equal(f.samples, x) for f in got)
+    # review item 18: ``overlaps`` counts dropped frames; none was dropped here
+    assert framer.stats.overlaps == 0 and framer.stats.shared_sync_words == 1
     stats = framer.stats
     assert stats.bytes_in == stats.frame_bytes + stats.garbage_bytes
 
@@ -138,6 +140,7 @@ def test_a_frame_that_borrowed_more_than_a_sync_word_gives_it_back():
     framer = v1.EdgekdV1Framer()
     got = framer.feed(forged + nxt[4:])     # forged + its CRC (= nxt[4:6]) + the rest of nxt
     assert [f.seq for f in got] == [7] and framer.stats.overlaps == 1
+    assert framer.stats.shared_sync_words == 0
 
 
 def test_a_corrupted_length_does_not_hold_later_frames_back():
@@ -234,3 +237,22 @@ def test_oversized_or_empty_frames_are_refused_at_the_encoder(mod):
         mod.encode_data(0, 0, np.zeros((32, 64)))
     with pytest.raises(ValueError, match="1..255"):
         mod.encode_data(0, 0, np.zeros((0, 8)))
+
+
+@pytest.mark.parametrize("mod", [v1, v2])
+def test_a_frame_fed_in_usb_packets_is_scanned_once_not_once_per_packet(mod, monkeypatch):
+    """Review item 10: every feed re-scanned the buffer and re-ran the look-ahead on the
+    partial frame (~10 µs a call: 2.5 ms per 2 KB frame fed 8 bytes at a time). Until the bytes
+    a scan waited for have arrived, and unless new bytes bring a sync word, nothing is
+    re-scanned."""
+    from firmware_bridge.protocols.framing import SyncFramer
+    frame = mod.encode_data(3, 0, np.zeros((16, 64)))
+    assert frame.count(v1.SYNC) == 1 and len(frame) > 2000
+    scans = []
+    real = SyncFramer._scan
+    monkeypatch.setattr(SyncFramer, "_scan", lambda self, *a: scans.append(1) or real(self, *a))
+    framer = v1.EdgekdV1Framer() if mod is v1 else v2.EdgekdV2Framer()
+    stream, got = frame + mod.encode_data(4, 0, np.zeros((1, 8))), []
+    for i in range(0, len(stream), 64):
+        got += framer.feed(stream[i:i + 64])
+    assert [f.seq for f in got] == [3, 4] and len(scans) <= 3 < len(stream) // 64

@@ -5,6 +5,7 @@ faults fire at any speed, and a replay at full speed is lossless."""
 
 import os
 import time
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -174,3 +175,80 @@ def test_a_device_that_classifies_on_board_needs_no_model(tmp_path):
     assert report["device"].startswith("smart band fw 2.0.0")
     assert lines[1]["source"] == "device" and lines[1]["label"] == "fist"
     assert [x["end_sample"] for x in lines] == [51 + 5 * i for i in range(20)]
+
+
+@pytest.mark.parametrize("speed", ["0", "1"])
+def test_a_cyton_recording_replays(tmp_path, speed):
+    """Review item 2: the Cyton handshake waited for '$$$' on the replayed file and read it
+    all: 0 samples at any speed."""
+    from firmware_bridge.protocols.cyton import encode_packet
+    from firmware_bridge.transport import Recorder
+    rec = Recorder(tmp_path / "c.rec")
+    for k in range(100):
+        rec.write(k * 4_000_000, encode_packet(k, np.arange(8) * 10 + k))
+    rec.close()
+    report = run_stream(StreamOptions(port=f"replay://{tmp_path / 'c.rec'}?speed={speed}",
+                                      protocol="cyton"), None)
+    assert report["samples"] == report["frames_ok"] == 100
+    assert report["ended_by"] == "end of the recording" and report["lossy"] is False
+
+
+class _ClosingSink(list):
+    closed = False
+
+    def __call__(self, d):
+        self.append(d)
+
+    def close(self):
+        self.closed = True
+
+
+def test_a_failed_start_keeps_an_existing_json_file_and_closes_the_sinks(tmp_path):
+    """Review item 6: the --json file was opened 'w' before the port: a failed start erased
+    it, and sinks were never closed on the open/handshake failure paths."""
+    from edgekd.errors import EdgekdError
+    from firmware_bridge.sinks import JsonLinesSink
+    keep = tmp_path / "keep.jsonl"
+    keep.write_text('{"earlier": "decisions"}\n')
+    other = _ClosingSink()
+    with pytest.raises(EdgekdError, match="cannot open"):
+        run_stream(StreamOptions(port=str(tmp_path / "no_tty"),
+                                 sinks=[JsonLinesSink(str(keep), []), other]), None)
+    assert keep.read_text() == '{"earlier": "decisions"}\n' and other.closed
+    fresh = tmp_path / "fresh.jsonl"
+    with pytest.raises(EdgekdError):
+        run_stream(StreamOptions(port=str(tmp_path / "no_tty"),
+                                 sinks=[JsonLinesSink(str(fresh), [])]), None)
+    assert not fresh.exists()
+
+
+def test_a_failed_handshake_keeps_existing_files(tmp_path, monkeypatch):
+    from edgekd.errors import EdgekdError
+    from firmware_bridge.protocols import cyton
+    from firmware_bridge.sinks import JsonLinesSink
+    monkeypatch.setattr(cyton.Cyton, "handshake",
+                        lambda self: cyton.Handshake(b"v", b"$$$", b"b", timeout_s=0.2))
+    keep, rec = tmp_path / "keep.jsonl", tmp_path / "keep.rec"
+    keep.write_text("old\n")
+    rec.write_bytes(b"old recording")
+    with pytest.raises(EdgekdError, match="did not answer"):
+        run_stream(StreamOptions(port="loop://", protocol="cyton", record=rec,
+                                 sinks=[JsonLinesSink(str(keep), [])]), None)
+    assert keep.read_text() == "old\n" and rec.read_bytes() == b"old recording"
+
+
+def test_an_unwritable_record_path_fails_before_the_device_starts(rec_model):
+    """Review item 7: the Recorder was created after START, outside any guard: a bad --record
+    path left the armband streaming (emulator: starts=1, stops=0)."""
+    from edgekd.errors import EdgekdError
+    rec, model = rec_model
+    emu = _emulator(rec, speed=1.0)
+    path, thread = emu.serve_pty()
+    try:
+        with pytest.raises(EdgekdError, match="--record /nonexistent/dir/x.rec: cannot write"):
+            run_stream(StreamOptions(port=path, record=Path("/nonexistent/dir/x.rec")), model)
+        thread.join(1.0)                  # time for the emulator to see a START, if one came
+    finally:
+        emu.stop()
+        thread.join(5)
+    assert emu.log.starts == emu.log.stops == 0

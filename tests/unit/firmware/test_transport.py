@@ -204,3 +204,55 @@ def test_handshake_waits_for_the_ready_marker_and_refuses_a_silent_device():
 def test_bad_urls_are_one_line_errors(url, error):
     with pytest.raises(error):
         open_port(url)
+
+
+def test_the_handshake_hands_on_what_followed_the_ready_marker_and_skips_a_finite_source():
+    """Review item 2: a replayed Cyton recording never contains '$$$', so the handshake read and
+    threw away the whole recording. A finite source is not a device: nothing is written to it
+    or awaited; and bytes a live device sent after its ready marker are handed on, not lost."""
+    hs = Handshake(b"v", b"$$$", b"b", timeout_s=0.3)
+    port = _AnsweringPort(b"banner$$$\xa0\x00tail")      # read 5 bytes at a time
+    assert handshake(port, hs, "dev") == b"\xa0" and port.answer == b"\x00tail"
+    assert port.log == [b"v", b"b"]
+    finite = _AnsweringPort(b"\xa0" * 99)
+    finite.finite = True
+    assert handshake(finite, hs, "replay") == b"" and finite.log == [] and finite.answer
+
+
+def test_stop_during_a_reconnect_leaves_no_device_streaming():
+    """Review item 5: stop() gave up after join(timeout=2) while a reconnect was waiting in the
+    handshake; the reopened port was never stopped or closed, and the thread outlived stop()."""
+    log, opened = [], []
+
+    def opener():
+        opened.append(1)
+        return _FlakyPort(log)             # never answers 'v' with '$$$'
+
+    hs = Handshake(b"v", b"$$$", b"b", timeout_s=5.0)
+    q: queue.Queue = queue.Queue()
+    reader = ReaderThread(_FlakyPort([], fail_reads=1), opener, q, hs, b"s", backoff=(0.01, 0.02))
+    reader.start()
+    deadline = time.monotonic() + 5
+    while not opened and time.monotonic() < deadline:   # the reconnect's handshake is waiting
+        time.sleep(0.01)
+    time.sleep(0.1)
+    t0 = time.monotonic()
+    reader.stop()
+    assert time.monotonic() - t0 < 1.5 and not reader.is_alive()
+    assert log[0] == b"v" and b"b" not in log and log[-1] == b"<closed>"
+
+
+def test_stop_after_a_slow_reopen_stops_and_closes_the_new_port():
+    log = []
+
+    def slow_opener():
+        time.sleep(0.3)
+        return _FlakyPort(log)
+    q: queue.Queue = queue.Queue()
+    reader = ReaderThread(_FlakyPort([], fail_reads=1), slow_opener, q, HS, b"STOP",
+                          backoff=(0.01, 0.02))
+    reader.start()
+    time.sleep(0.1)                        # the reader is inside slow_opener now
+    reader.stop()
+    assert not reader.is_alive() and log and log[-1] == b"<closed>"
+    assert b"START" not in log or log[-2:] == [b"STOP", b"<closed>"]

@@ -44,3 +44,36 @@ def test_impossible_edges_refused(spec):
 def test_wrong_channel_count_refused():
     with pytest.raises(ValueError, match=r"expected \[n_samples, 8\]"):
         CausalFilter(FilterSpec(), 200, 8).process(np.zeros((10, 4)))
+
+
+def test_the_private_scipy_kernel_is_used_only_when_it_gives_sosfilt_bits():
+    """Review item 16: the filters call scipy's private _sosfilt kernel; a scipy whose kernel
+    changed its signature or layout would have raised or filtered wrongly. It is checked once
+    against the public sosfilt; anything that raises or differs is refused."""
+    from edgekd.signal import filters
+
+    def does_nothing(sos, x, zi):
+        pass
+
+    def wrong_signature(sos, x):
+        raise AssertionError("never reached")
+
+    assert filters._verified_kernel(None) is None
+    assert filters._verified_kernel(does_nothing) is None
+    assert filters._verified_kernel(wrong_signature) is None
+    real = filters._verified_kernel(filters._load_kernel())
+    assert real is None or real is filters._sos_kernel
+
+
+def test_the_public_sosfilt_fallback_gives_the_same_bits(monkeypatch):
+    from edgekd.signal import filters
+    rng = np.random.default_rng(1)
+    x = rng.normal(size=(900, 3)) * 40 + 120
+    cuts = np.sort(rng.integers(0, len(x), size=20))
+    fast = CausalFilter(FilterSpec(), 200, 3)
+    fast_out = np.concatenate([fast.process(c) for c in np.split(x, cuts)])
+    monkeypatch.setattr(filters, "_sos_kernel", None)
+    slow = CausalFilter(FilterSpec(), 200, 3)
+    slow_out = np.concatenate([slow.process(c) for c in np.split(x, cuts)])
+    np.testing.assert_array_equal(slow_out, fast_out)
+    np.testing.assert_array_equal(slow_out, CausalFilter(FilterSpec(), 200, 3).process(x))

@@ -1,4 +1,5 @@
-"""Fault injection for the edgekd framers, shared by the property test (CI-sized) and
+"""Fault injection for the edgekd framers (test and benchmark tooling, kept out of the edge
+package firmware_bridge), shared by the property test (CI-sized) and
 ``benchmarks/framing_fuzz.py`` (millions of cases): build a stream of frames in which some are
 damaged (bit flips, dropped or inserted bytes, truncation), some repeated, with random garbage
 between them, feed it in random pieces, and check what the framer and decoder make of it.
@@ -19,6 +20,7 @@ import numpy as np
 from firmware_bridge.decoder import BlockDecoder
 from firmware_bridge.types import DeviceInfo, Frame, GapEvent
 
+FS_HZ = 1000                     # the sampling rate the fuzzed streams claim (clock µs/sample)
 DAMAGE = ("flip", "flips", "drop", "drop_run", "insert", "truncate", "truncate_last")
 
 
@@ -66,12 +68,13 @@ def make_case(rng: random.Random, protocol, slots: int, p_damage: float = 0.2,
     n_chans, spf = rng.randint(1, 8), rng.randint(1, 4)
     case = FuzzCase(b"", [], {})
     parts, seq = [], seq0
+    clock_us = rng.randrange(1 << 32)     # a free-running device clock at FS_HZ, any phase
     for slot in range(slots):
         if rng.random() < p_garbage:
             parts.append(rng.randbytes(rng.randint(1, 24)))
         x = np.array([rng.randint(-32768, 32767) for _ in range(n_chans * spf)],
                      np.int32).reshape(spf, n_chans)
-        frame = protocol.encode_frame(seq, seq * 1000, x)
+        frame = protocol.encode_frame(seq, clock_us, x)
         case.order.append(seq)
         last = slot == slots - 1   # the first and last frames are intact: a receiver can
         edge = last or slot == 0   # only see a loss between two frames it received
@@ -90,6 +93,7 @@ def make_case(rng: random.Random, protocol, slots: int, p_damage: float = 0.2,
                 case.intact.append(seq)
                 case.duplicates += 1
         seq = (seq + 1) % protocol.seq_modulus
+        clock_us = (clock_us + spf * 1_000_000 // FS_HZ) % (1 << 32)
     case.stream = b"".join(parts)
     return case
 
@@ -163,7 +167,7 @@ def _check_counters(protocol, framer, data: list[Frame], case: FuzzCase, restore
                     result: FuzzResult) -> None:
     st = framer.stats
     n_chans = data[0].samples.shape[1] if data else 1
-    decoder = BlockDecoder(DeviceInfo(n_chans, 1000.0, 1.0), protocol.seq_modulus, st)
+    decoder = BlockDecoder.for_protocol(protocol, DeviceInfo(n_chans, FS_HZ, 1.0), st)
     events = [e for f in data for e in decoder.decode(f)]
     gaps = sum(type(e) is GapEvent for e in events)
     lost = [s in case.damaged_samples and s not in restored for s in case.order]
