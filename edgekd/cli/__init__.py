@@ -11,6 +11,7 @@ from edgekd import __version__
 from edgekd.cli import bench, data, demo, distill, export, stream, train
 from edgekd.cli.console import err_console, print_error
 from edgekd.errors import EdgekdError
+from edgekd.extras import missing_extra_message
 
 app = typer.Typer(name="edgekd", no_args_is_help=True, add_completion=False,
                   pretty_exceptions_enable=False,
@@ -40,6 +41,13 @@ def _root(version: bool = typer.Option(False, "--version", callback=_version, is
     """edgekd: from EMG recordings to a distilled student running next to the armband."""
 
 
+def _command(argv: list[str] | None) -> str:
+    """``edgekd train`` / ``edgekd data summary``: the command's words, options left out."""
+    words = [a for a in (sys.argv[1:] if argv is None else argv) if not a.startswith("-")]
+    groups = {"data"}
+    return " ".join(["edgekd", *words[:2 if words and words[0] in groups else 1]])
+
+
 def main(argv: list[str] | None = None) -> None:
     """Console-script entry point. Typer (standalone mode) handles --help, usage errors and
     exits; domain errors are turned into one line and exit code 1 here."""
@@ -47,6 +55,12 @@ def main(argv: list[str] | None = None) -> None:
         app(args=argv, prog_name="edgekd")
     except EdgekdError as err:
         print_error(str(err))
+        sys.exit(1)
+    except ModuleNotFoundError as err:  # a command that needs an extra this install lacks
+        message = missing_extra_message(err.name, _command(argv))
+        if message is None:
+            raise
+        print_error(message)
         sys.exit(1)
     except KeyboardInterrupt:
         err_console.print("interrupted")
