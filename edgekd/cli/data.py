@@ -4,20 +4,19 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.markup import escape
 from rich.table import Table
 
 from edgekd.cli.console import console, progress
+# edgekd.data is imported inside the commands: `edgekd --help` must not wait for scipy.signal
 from edgekd.cli.options import (DataPath, Delimiter, Format, Fs, Glob, Header, LabelColumn,
                                 LabelNames, OnBadRow, PathRegex, reader_options)
-from edgekd.data import native
-from edgekd.data.importing import import_dataset, problem_line
-from edgekd.data.readers import read_dataset
-from edgekd.data.summary import summarize
-from edgekd.data.synth import SynthConfig, synthesize
+
+if TYPE_CHECKING:
+    from edgekd.data.synth import SynthConfig
 
 SHOW_AT_MOST = 20  # problems listed on the terminal; the JSON / manifest holds all
 
@@ -31,6 +30,9 @@ def summary(path: DataPath, format: Format = None, fs: Fs = None, delimiter: Del
             as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False) -> None:
     """People, sessions, gestures (counts, durations), channels, fs, value range, and every
     problem found (it does not stop at the first)."""
+    from edgekd.data.readers import read_dataset
+    from edgekd.data.summary import summarize
+
     opts = reader_options(fs, delimiter, header, label_column, glob, path_regex, label_names)
     info = summarize(read_dataset(path, format, opts, strict=False))
     if as_json:
@@ -72,6 +74,8 @@ def print_sessions(sessions: dict[str, list[str]]) -> None:
 
 
 def print_problems(title: str, problems: list[dict], more_in: str = "--json") -> None:
+    from edgekd.data.importing import problem_line
+
     console.print(title)
     colour = {"error": "red", "warning": "yellow"}
     for p in problems[:SHOW_AT_MOST]:
@@ -91,6 +95,8 @@ def import_(path: DataPath, out: Annotated[Path, typer.Argument(help="New datase
             ) -> None:
     """Convert recordings to the native format (dataset.json + .npz), atomically: on any error
     nothing is written. Skipped rows and files are listed in the output and the manifest."""
+    from edgekd.data.importing import import_dataset
+
     opts = reader_options(fs, delimiter, header, label_column, glob, path_regex, label_names,
                           on_bad_row)
     dataset, manifest, report = import_dataset(path, out, format, opts, overwrite)
@@ -124,6 +130,9 @@ def synth(out: Annotated[Path, typer.Argument(help="New dataset folder (native f
           overwrite: Annotated[bool, typer.Option(help="Replace OUT if it exists.")] = False,
           ) -> None:
     """Synthesise a realistic multi-channel sEMG armband dataset (see edgekd.data.synth)."""
+    from edgekd.data import native
+    from edgekd.data.synth import SynthConfig
+
     cfg = SynthConfig(people=people, gestures=gestures, channels=channels, fs=fs,
                       sessions=sessions, repetitions=repetitions, hold_s=hold, rest_s=rest,
                       mains_hz=mains, paired_channels=paired_channels, seed=seed)
@@ -134,5 +143,7 @@ def synth(out: Annotated[Path, typer.Argument(help="New dataset folder (native f
 
 
 def synthesize_with_progress(cfg: SynthConfig):
+    from edgekd.data.synth import synthesize
+
     with progress("synthesising people", cfg.people) as advance:
         return synthesize(cfg, on_person=advance)

@@ -154,16 +154,34 @@ def models(
     tiny: Annotated[bool, Opt(help="Include the *_tiny CI variants.")] = False,
 ) -> None:
     """List registered models with role, parameters and MACs for one input window."""
-    from edgekd.models import create_model, list_models
-    from edgekd.profiling import MAC_CONVENTION, count_macs, count_parameters
+    from edgekd import model_catalog
 
+    if role not in (None, "teacher", "student"):
+        raise typer.BadParameter(f"teacher or student, not {role!r}", param_hint="--role")
+    shape = {"chans": chans, "times": times, "fs": fs, "classes": classes}
+    catalog, why = model_catalog.load(shape)
+    if catalog is None:  # another input, or a stale catalog: build and count (imports torch)
+        if shape == model_catalog.DEFAULT_INPUT:
+            print_warning(f"{why}; counting afresh")
+        catalog = _count_models(shape, role, tiny)
     table = Table("model", "role", "parameters", "MACs", "description",
                   title=f"input {chans} ch x {times} samples @ {fs:g} Hz, {classes} classes")
-    for entry in list_models(role):
-        if entry.name.endswith("_tiny") and not tiny:
+    for row in catalog["models"]:
+        if (role and row["role"] != role) or (row["name"].endswith("_tiny") and not tiny):
             continue
-        model = create_model(entry.name, n_chans=chans, n_times=times, n_outputs=classes, sfreq=fs)
-        table.add_row(entry.name, entry.role, f"{count_parameters(model):,}",
-                      f"{count_macs(model, (chans, times)):,}", entry.description)
+        table.add_row(row["name"], row["role"], f"{row['parameters']:,}", f"{row['macs']:,}",
+                      row["description"])
     console.print(table)
-    console.print(f"[dim]{MAC_CONVENTION}[/]")
+    console.print(f"[dim]{catalog['mac_convention']}[/]")
+
+
+def _count_models(shape: dict, role: str | None, tiny: bool) -> dict:
+    from edgekd import model_catalog
+    from edgekd.cli.console import progress
+    from edgekd.models import list_models
+    from edgekd.profiling import MAC_CONVENTION
+
+    names = [e.name for e in list_models(role) if tiny or not e.name.endswith("_tiny")]
+    with progress("counting parameters and MACs", len(names)) as advance:
+        rows = model_catalog.build(shape, names, on_model=advance)
+    return {"models": rows, "mac_convention": MAC_CONVENTION}

@@ -1,0 +1,62 @@
+"""How long the CLI takes to answer: `edgekd --help`, `edgekd models` (cached catalog) and, for
+comparison, `edgekd models --chans 4` (builds and counts every listed model: torch imported).
+
+    python -m benchmarks.cli_startup   # writes benchmarks/results/cli_startup.json
+
+Each command runs as a fresh process (what a user waits for), ``--repeats`` times; the median
+and the range are recorded with the load average before and after, since a loaded machine
+slows start-up (re-run on a quiet machine before quoting the numbers).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from benchmarks.machine import machine_info
+
+RESULTS = Path(__file__).parent / "results"
+COMMANDS = {"edgekd --help": ["--help"], "edgekd models": ["models"],
+            "edgekd models --chans 4 (counted, not cached)": ["models", "--chans", "4"]}
+
+
+def time_command(args: list[str], repeats: int) -> list[float]:
+    """Wall seconds of ``python -m edgekd ARGS`` in a fresh process, ``repeats`` times."""
+    times = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        subprocess.run([sys.executable, "-m", "edgekd", *args], check=True,
+                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        times.append(time.perf_counter() - start)
+    return times
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--repeats", type=int, default=5)
+    args = parser.parse_args()
+    load_before = os.getloadavg()
+    rows = {}
+    for name, argv in COMMANDS.items():
+        times = time_command(argv, args.repeats)
+        rows[name] = {"median_s": round(statistics.median(times), 3),
+                      "min_s": round(min(times), 3), "max_s": round(max(times), 3)}
+        print(f"{name}: median {rows[name]['median_s']:.2f} s "
+              f"(min {rows[name]['min_s']:.2f}, max {rows[name]['max_s']:.2f})")
+    result = {"command": f"python -m benchmarks.cli_startup --repeats {args.repeats}",
+              "repeats": args.repeats, "commands": rows,
+              "load_avg_before": [round(x, 2) for x in load_before],
+              "load_avg_after": [round(x, 2) for x in os.getloadavg()],
+              "machine": machine_info(("numpy", "scipy", "torch", "typer", "rich", "edgekd"))}
+    RESULTS.mkdir(exist_ok=True)
+    (RESULTS / "cli_startup.json").write_text(json.dumps(result, indent=2) + "\n")
+
+
+if __name__ == "__main__":
+    main()
