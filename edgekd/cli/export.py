@@ -45,7 +45,10 @@ def export(
         from edgekd.cli.export_c import export_c_with_progress
         export_c_with_progress(req)
         return
-    print_report(export_run(req))
+    from edgekd.cli.console import working
+    with working(f"export {format} with its parity check"):
+        report = export_run(req)
+    print_report(report)
 
 
 def print_formats() -> None:

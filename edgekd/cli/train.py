@@ -12,7 +12,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from edgekd.cli import train_options as O
-from edgekd.cli.console import console, err_console, print_warning
+from edgekd.cli.console import console, print_warning
 
 Opt = typer.Option
 
@@ -60,14 +60,14 @@ def run_training(config: Path | None, overrides: dict, out: Path, resume: bool) 
 
 def run_with_progress(run):
     """Run ``run(reporter)`` under a progress bar per split and one for epochs."""
-    from rich.progress import (BarColumn, MofNCompleteColumn, Progress, TextColumn,
-                               TimeElapsedColumn)
+    from rich.progress import BarColumn, MofNCompleteColumn, TextColumn, TimeElapsedColumn
 
+    from edgekd.cli.console import live_progress
     from edgekd.train.run import Reporter
 
     columns = [TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
                TextColumn("{task.fields[info]}"), TimeElapsedColumn()]
-    with Progress(*columns, console=err_console) as bar:
+    with live_progress(*columns) as bar:
         splits = bar.add_task("splits", total=None, info="")
         epochs = bar.add_task("epochs", total=None, info="")
 
