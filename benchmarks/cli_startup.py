@@ -1,5 +1,5 @@
 """How long the CLI takes to answer: `edgekd --help`, `edgekd models` (cached catalog) and, for
-comparison, `edgekd models --chans 4` (builds and counts every listed model: torch imported).
+comparison, `edgekd models --n-channels 4` (builds and counts every listed model: torch imported).
 
     python -m benchmarks.cli_startup   # writes benchmarks/results/cli_startup.json
 
@@ -23,7 +23,7 @@ from benchmarks.machine import machine_info
 
 RESULTS = Path(__file__).parent / "results"
 COMMANDS = {"edgekd --help": ["--help"], "edgekd models": ["models"],
-            "edgekd models --chans 4 (counted, not cached)": ["models", "--chans", "4"]}
+            "edgekd models --n-channels 4 (counted, not cached)": ["models", "--n-channels", "4"]}
 
 
 def time_command(args: list[str], repeats: int) -> list[float]:

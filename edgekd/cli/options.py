@@ -11,9 +11,9 @@ if TYPE_CHECKING:  # imported when used: the CLI starts without edgekd.data
     from edgekd.data.readers import ReaderOptions
 
 DataPath = Annotated[Path, typer.Argument(help="Recordings: a folder or file in any format "
-                                               "edgekd reads (see --format).")]
-Format = Annotated[Optional[str], typer.Option(
-    "--format", "-f", help="Reader: npz, myo-dat, csv, ninapro, edf. Default: auto-detect.")]
+                                               "edgekd reads (see --reader).")]
+Reader = Annotated[Optional[str], typer.Option(
+    "--reader", help="Reader: npz, myo-dat, csv, ninapro, edf. Default: auto-detect.")]
 Fs = Annotated[Optional[float], typer.Option(
     "--fs", help="Sampling rate in Hz, for files that do not carry it (csv).")]
 Delimiter = Annotated[Optional[str], typer.Option(

@@ -25,7 +25,7 @@ def stream(
     hop: Annotated[Optional[int], Opt(help="Samples between decisions (default: the artifact's).")] = None,
     duration: Annotated[Optional[float], Opt(help="Stop after this many seconds.")] = None,
     reconnect: Annotated[bool, Opt(help="Reconnect with back-off when the device disappears.")] = True,
-    json_out: Annotated[Optional[str], Opt("--json", help="Write decisions as JSON lines to FILE ('-': stdout).")] = None,
+    json_out: Annotated[Optional[str], Opt("--decisions-json", help="Write decisions as JSON lines to FILE ('-': stdout).")] = None,
     udp: Annotated[Optional[str], Opt(help="Send '<class> <confidence>' datagrams (LibEMG format) to HOST:PORT.")] = None,
     lsl: Annotated[bool, Opt(help="Publish decisions on an LSL outlet (pylsl).")] = False,
     record: Annotated[Optional[Path], Opt(help="Save the raw bytes with receive times, for replay://.")] = None,

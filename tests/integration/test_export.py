@@ -212,8 +212,8 @@ def _edge_cli_needs_extra(bin_dir: Path, env: dict) -> None:
     listing = subprocess.run([bin_dir / "edgekd", "models"], capture_output=True, text=True,
                              env=env, timeout=60)
     assert listing.returncode == 0 and "gpt2" in listing.stdout, listing.stderr[-2000:]
-    result = subprocess.run([bin_dir / "edgekd", "models", "--chans", "4"], capture_output=True,
-                            text=True, env=env, timeout=60)
+    result = subprocess.run([bin_dir / "edgekd", "models", "--n-channels", "4"],
+                            capture_output=True, text=True, env=env, timeout=60)
     assert result.returncode == 1, result.stderr[-2000:]
     assert result.stderr.strip().splitlines() == [
         "error: edgekd models needs torch, which is not installed: pip install 'edgekd[train]' "
@@ -230,8 +230,8 @@ def _edge_cli_streams(bin_dir: Path, artifact: Path, data: Path, tmp: Path, env:
         decisions = tmp / "edge_decisions.jsonl"
         stream = subprocess.run([bin_dir / "edgekd", "stream", "--model", str(artifact), "--port",
                                  port, "--duration", "4", "--no-view", "--no-reconnect",
-                                 "--json", str(decisions)], capture_output=True, text=True,
-                                env=env, timeout=120)
+                                 "--decisions-json", str(decisions)], capture_output=True,
+                                text=True, env=env, timeout=120)
     finally:
         sim.kill()
     assert stream.returncode == 0, stream.stderr[-2000:]

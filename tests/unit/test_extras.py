@@ -48,7 +48,7 @@ main({argv!r})
 
 
 @pytest.mark.parametrize("mod, argv, words", [
-    ("torch", ["models", "--chans", "4"], "edgekd models needs torch"),  # not the cached input
+    ("torch", ["models", "--n-channels", "4"], "edgekd models needs torch"),  # not the cached input
     ("torch", ["train", "--data", "nowhere", "--model", "cnn"], "edgekd train needs"),
     ("yaml", ["distill", "--data", "nowhere", "--teacher", "t"], "edgekd distill needs pyyaml"),
 ])

@@ -52,7 +52,7 @@ def test_heartbeat_says_it_is_still_working_and_when_it_is_done():
 
 
 def test_cli_progress_is_plain_lines_when_output_is_captured(tmp_path):
-    result = CliRunner().invoke(app, ["data", "synth", str(tmp_path / "d"), "--people", "3",
+    result = CliRunner().invoke(app, ["data", "synth", str(tmp_path / "d"), "--n-people", "3",
                                       "--hold", "2", "--repetitions", "1", "--gestures", "3"])
     assert result.exit_code == 0, result.output
     assert "synthesising people: 3/3 (100%)" in result.stderr

@@ -1,4 +1,4 @@
-"""Readers, chosen by auto-detection of the layout or forced by name (``--format``)."""
+"""Readers, chosen by auto-detection of the layout or forced by name (``--reader``)."""
 
 from __future__ import annotations
 
@@ -25,7 +25,7 @@ def detect_format(root: str | Path) -> str:
     raise DataFormatError(root, "unknown layout: looked for dataset.json (npz), "
                                 "**/classe_<i>.dat (myo-dat), **/*.mat (ninapro), "
                                 "**/*.edf|*.bdf (edf) and **/*.csv|*.tsv|*.txt (csv); "
-                                f"{describe_tree(root)}; or pass --format")
+                                f"{describe_tree(root)}; or pass --reader")
 
 
 def read_dataset(path: str | Path, format: str | None = None,

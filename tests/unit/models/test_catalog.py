@@ -39,7 +39,7 @@ def test_a_stale_catalog_is_refused_and_the_cli_counts_afresh(monkeypatch):
 
 
 def test_another_input_is_counted_not_taken_from_the_cache():
-    result = CliRunner().invoke(app, ["models", "--role", "student", "--chans", "4"])
+    result = CliRunner().invoke(app, ["models", "--role", "student", "--n-channels", "4"])
     assert result.exit_code == 0, result.output
     assert "32,135" in result.output  # cnn at 4 channels (32,775 at 8)
 
