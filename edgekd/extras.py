@@ -30,3 +30,13 @@ def missing_extra_message(module: str | None, command: str) -> str | None:
     dist, extra = EXTRA_OF_MODULE[top]
     return (f"{command} needs {dist}, which is not installed: pip install 'edgekd[{extra}]' "
             f"(from a clone: pip install -e '.[{extra}]')")
+
+
+def install_hint(modules: list[str]) -> str:
+    """``pip install 'edgekd[train,tensorrt]'`` for the extras that bring ``modules``; modules
+    of the base install (reinstall it) are named as they are."""
+    extras = sorted({EXTRA_OF_MODULE[m][1] for m in modules if m in EXTRA_OF_MODULE})
+    others = [m for m in modules if m not in EXTRA_OF_MODULE]
+    parts = ([f"pip install 'edgekd[{','.join(extras)}]'"] if extras else []) + (
+        [f"pip install {' '.join(others)}"] if others else [])
+    return " and ".join(parts)

@@ -50,8 +50,8 @@ def progress(description: str, total: int | None) -> Iterator[Callable[[int], No
 
 @contextlib.contextmanager
 def working(what: str) -> Iterator[None]:
-    """A stage with no steps to count: a spinner on a terminal, else a line now, one every
-    10 s and one at the end."""
+    """A stage with no steps to count: a spinner on a terminal, else a line every 10 s and
+    one at the end."""
     if err_console.is_terminal:
         with err_console.status(what):
             yield

@@ -83,10 +83,10 @@ def _line(t: _Task, now: float) -> str:
 
 @contextlib.contextmanager
 def heartbeat(console: Console, what: str, every_s: float = 10.0) -> Iterator[None]:
-    """``what...`` now, ``what: still working [N s]`` every ``every_s`` seconds from a daemon
-    thread, and ``what: done [N s]`` at the end (nothing at the end if it raised)."""
+    """``what: still working [N s]`` every ``every_s`` seconds from a daemon thread, and
+    ``what: done [N s]`` at the end. Nothing before the first beat, so a stage that fails at
+    once leaves only its one-line error, and nothing at the end if it raised."""
     start, stop = time.monotonic(), threading.Event()
-    console.print(escape(f"{what}..."), highlight=False, soft_wrap=True)
 
     def beat() -> None:
         while not stop.wait(every_s):

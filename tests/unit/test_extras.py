@@ -27,6 +27,13 @@ def test_the_table_matches_pyproject_extras():
     assert "torch" not in _names(PROJECT["dependencies"])  # the base install is the edge one
 
 
+def test_install_hint_names_the_extras():
+    from edgekd.extras import install_hint
+    assert install_hint(["onnx"]) == "pip install 'edgekd[train]'"
+    assert install_hint(["onnx", "tensorrt"]) == "pip install 'edgekd[tensorrt,train]'"
+    assert install_hint(["onnxruntime"]) == "pip install onnxruntime"
+
+
 def test_a_module_no_extra_brings_is_not_explained_away():
     assert missing_extra_message("edgekd.no_such_module", "edgekd train") is None
     assert "edgekd[train]" in missing_extra_message("torch.nn", "edgekd train")

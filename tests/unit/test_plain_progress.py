@@ -16,6 +16,16 @@ def _console():
     return Console(file=out, width=200), out
 
 
+def test_a_stage_that_fails_at_once_prints_nothing():
+    console, out = _console()
+    try:
+        with heartbeat(console, "export onnx", every_s=10):
+            raise ValueError("bad run")
+    except ValueError:
+        pass
+    assert out.getvalue() == ""
+
+
 def test_a_line_per_tenth_not_per_step():
     console, out = _console()
     with PlainProgress(console, every_s=1e9) as bar:
@@ -46,7 +56,7 @@ def test_heartbeat_says_it_is_still_working_and_when_it_is_done():
     with heartbeat(console, "export onnx-int8", every_s=0.05):
         time.sleep(0.18)
     lines = out.getvalue().splitlines()
-    assert lines[0] == "export onnx-int8..."
+    assert lines[0].startswith("export onnx-int8: still working [0 s]")
     assert sum("still working" in ln for ln in lines) >= 2
     assert lines[-1].startswith("export onnx-int8: done")
 
