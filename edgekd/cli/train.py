@@ -118,7 +118,10 @@ def evaluate(
     trained or validated on; people missing from the data are listed, not fatal."""
     from edgekd.train.evaluate import evaluate_run
 
-    result = evaluate_run(run_dir, data, windows, reader, allow_unchecked)
+    from edgekd.cli.console import working
+
+    with working(f"evaluate {run_dir}"):
+        result = evaluate_run(run_dir, data, windows, reader, allow_unchecked)
     if as_json:
         print(json.dumps(result, indent=2))
         return
