@@ -138,7 +138,8 @@ def test_tensorrt_without_tensorrt_is_a_clear_error(runs):
         pytest.skip("TensorRT is installed here; see test_tensorrt_engine")
     except ImportError:
         pass
-    with pytest.raises(EdgekdError, match=r"needs \['tensorrt'\]"):
+    with pytest.raises(EdgekdError, match=r"needs tensorrt, which is not installed: "
+                                          r"pip install 'edgekd\[tensorrt\]'"):
         export_run(ExportRequest(runs["cnn_tiny"], "tensorrt", precision="fp16"))
     with pytest.raises(EdgekdError, match=r"pip install edgekd\[tensorrt\]"):
         TensorRTBackend(Path("x.plan"))
