@@ -48,7 +48,10 @@ def export_run(req: ExportRequest) -> dict:
     if fmt.name == "tensorrt" and req.precision is None:
         raise ConfigError("format tensorrt needs --precision fp16|int8")
     if fmt.missing():
-        raise EdgekdError(f"format {fmt.name!r} needs {fmt.missing()} (not installed)")
+        from edgekd.extras import install_hint
+        missing = fmt.missing()
+        raise EdgekdError(f"format {fmt.name!r} needs {', '.join(missing)}, which is not "
+                          f"installed: {install_hint(missing)}")
     if fmt.name == "c":
         from export.c.pipeline import export_c
         return export_c(req)

@@ -50,7 +50,7 @@ class JsonLinesSink:
 
     def __init__(self, target: str, label_names: list[str]):
         self.label_names = label_names
-        self._out = OutputFile(target, "--json") if target != "-" else None
+        self._out = OutputFile(target, "--decisions-json") if target != "-" else None
         self._file: IO[str] | None = None if self._out else sys.stdout
 
     def start(self) -> None:

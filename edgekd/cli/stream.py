@@ -26,7 +26,7 @@ def stream(
     hop: Annotated[Optional[int], Opt(help="Samples between decisions (default: the artifact's).")] = None,
     duration: Annotated[Optional[float], Opt(help="Stop after this many seconds.")] = None,
     reconnect: Annotated[bool, Opt(help="Reconnect with back-off when the device disappears.")] = True,
-    json_out: Annotated[Optional[str], Opt("--json", help="Write decisions as JSON lines to FILE ('-': stdout).")] = None,
+    json_out: Annotated[Optional[str], Opt("--decisions-json", help="Write decisions as JSON lines to FILE ('-': stdout).")] = None,
     udp: Annotated[Optional[str], Opt(help="Send every decision to HOST:PORT as a LibEMG datagram (rejected windows as class -1, velocity = confidence or 0).")] = None,
     udp_format: Annotated[str, Opt(help="LibEMG output_format of the datagrams: predictions ('<class> <velocity>') | probabilities ('<p0> ... <pK> <velocity> <unix time>').")] = "predictions",
     lsl: Annotated[bool, Opt(help="Publish decisions on an LSL outlet (pylsl), stamped with acquisition time.")] = False,

@@ -1,7 +1,7 @@
 """Recompute metrics of a trained run on any dataset the readers know, honestly: windows whose
 content a split's model trained or validated on are excluded (by content, see
 :mod:`edgekd.data.identity`), splits whose people are not in the data are listed as absent,
-and ``--split all`` on a run that cannot say what it saw is refused unless allowed."""
+and ``--windows all`` on a run that cannot say what it saw is refused unless allowed."""
 
 from __future__ import annotations
 
@@ -46,14 +46,14 @@ def evaluate_run(run_dir: str | Path, data: str | Path, part: str = "test",
     Each split also gets ``control``: the online control metrics (:mod:`edgekd.control_metrics`)
     of its windows decided as ``edgekd stream --threshold --vote`` would decide them."""
     if part not in PARTS:
-        raise EdgekdError(f"--split {part!r}: expected one of {PARTS}")
+        raise EdgekdError(f"--windows {part!r}: expected one of {PARTS}")
     DecisionPolicy(threshold, vote)   # refuses bad values before any work
     cfg = resolve(base=load_yaml(Path(run_dir) / "config.yaml"))
     full = read_dataset(data, format)
     ev = _Evaluation(str(run_dir), cfg, full, load_identity(run_dir), part)
     if ev.unchecked and part == "all" and not allow_unchecked:
-        raise EdgekdError(f"evaluate {run_dir} --split all: {'; '.join(ev.unchecked)}. Every "
-                          "window could include data its models trained on: use --split test "
+        raise EdgekdError(f"evaluate {run_dir} --windows all: {'; '.join(ev.unchecked)}. Every "
+                          "window could include data its models trained on: use --windows test "
                           "(each split's test part, rebuilt by the run's split rules), retrain "
                           "the run, or pass --allow-unchecked to score anyway (the result "
                           "lists these reasons)")
@@ -212,7 +212,7 @@ class _Evaluation:
                     for split in make_splits(ws.subset(idx), self.cfg.split, self.cfg.data.window):
                         tests[split.name] = idx[split.test]
                 except ConfigError as err:
-                    failed[person] = f"its test part cannot be rebuilt ({err}); try --split all"
+                    failed[person] = f"its test part cannot be rebuilt ({err}); try --windows all"
             self._tests[key] = (tests, failed)
         return self._tests[key]
 

@@ -1,4 +1,4 @@
-"""Readers, chosen by auto-detection of the layout or forced by name (``--format``)."""
+"""Readers, chosen by auto-detection of the layout or forced by name (``--reader``)."""
 
 from __future__ import annotations
 
@@ -26,7 +26,7 @@ def detect_format(root: str | Path) -> str:
                                 "**/classe_<i>.dat (myo-dat), **/*.mat (ninapro), "
                                 "**/*.xdf (xdf), **/*.edf|*.bdf (edf) and "
                                 f"**/*.csv|*.tsv|*.txt (csv); {describe_tree(root)}; "
-                                "or pass --format")
+                                "or pass --reader")
 
 
 def read_dataset(path: str | Path, format: str | None = None,

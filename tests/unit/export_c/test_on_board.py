@@ -80,7 +80,7 @@ def test_edgekd_stream_shows_the_device_decisions(built, tmp_path):
     rec.write_bytes(RECORD_MAGIC + _REC.pack(0, len(wire)) + wire)
     out, summary = tmp_path / "decisions.jsonl", tmp_path / "summary.json"
     result = CliRunner().invoke(app, ["stream", "--port", f"replay://{rec}?speed=0",
-                                      "--json", str(out), "--no-view",
+                                      "--decisions-json", str(out), "--no-view",
                                       "--summary-json", str(summary)])
     assert result.exit_code == 0, result.output
     lines = [json.loads(line) for line in out.read_text().splitlines()]

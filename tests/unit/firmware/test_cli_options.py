@@ -43,7 +43,8 @@ def test_simulate_refuses_bad_options(capsys, argv, expected):
     (["--baud", "-5"], "--baud -5: must be > 0"),
     (["--ground-truth", "nope"], "--ground-truth nope: nope.npz not found"),
     (["--model", "missing.onnx"], "missing.onnx: artifact not found"),
-    (["--json", "/nonexistent-dir/d.jsonl"], "--json /nonexistent-dir/d.jsonl: cannot write"),
+    (["--decisions-json", "/nonexistent-dir/d.jsonl"],
+     "--decisions-json /nonexistent-dir/d.jsonl: cannot write"),
 ])
 def test_stream_refuses_bad_options(capsys, argv, expected):
     _fails(capsys, ["stream", "--port", "loop://", "--no-view", *argv], expected)
