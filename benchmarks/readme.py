@@ -30,6 +30,9 @@ SECTIONS = [  # (title, results file, command)
      "bench_myo.md", "python -m benchmarks.bench_myo"),
     ("The students on the armband's microcontroller: the C library (Cortex-M4, 22 people)",
      "mcu_export.md", "python -m benchmarks.mcu_export"),
+    ("Decision policy defaults (`--threshold`, `--vote`): the held-out repetition of 22 people "
+     "streamed through the live path", "decision_policy.md",
+     "python -m benchmarks.decision_policy --run benchmarks/runs/train_myo-cnn"),
     ("firmware_bridge: frame sent → decision through a pty, real-time factor on one core",
      "bridge_latency.md", "python -m benchmarks.bridge_latency"),
     ("Framing under damage (10⁶ frames per protocol; why edgekd-v2 has a CRC-32)",

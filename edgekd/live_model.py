@@ -32,4 +32,5 @@ def load_stream_model(path: str | Path, hop: int | None = None, threads: int = 1
     return StreamModel(n_chans=spec.n_chans, fs=spec.fs, window=spec.window.window,
                        hop=hop or spec.window.hop, label_names=tuple(predictor.label_names),
                        new_stream=lambda: StreamingPredictor(predictor, hop),
-                       settle_samples=settle)
+                       settle_samples=settle,
+                       channel_names=tuple(map(str, predictor.metadata.get("channels", ()))))

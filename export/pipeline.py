@@ -48,7 +48,10 @@ def export_run(req: ExportRequest) -> dict:
     if fmt.name == "tensorrt" and req.precision is None:
         raise ConfigError("format tensorrt needs --precision fp16|int8")
     if fmt.missing():
-        raise EdgekdError(f"format {fmt.name!r} needs {fmt.missing()} (not installed)")
+        from edgekd.extras import install_hint
+        missing = fmt.missing()
+        raise EdgekdError(f"format {fmt.name!r} needs {', '.join(missing)}, which is not "
+                          f"installed: {install_hint(missing)}")
     if fmt.name == "c":
         from export.c.pipeline import export_c
         return export_c(req)
@@ -68,6 +71,9 @@ def export_run(req: ExportRequest) -> dict:
         report["passed"] = report["top1_agreement"] >= threshold
         placed = _place(artifact, out, report["passed"] or req.force)
     report["written"] = placed
+    if placed:   # the model card travels with the artifact (export/model_card.py)
+        from export.model_card import write_model_card
+        report["model_card"] = str(write_model_card(out, meta, report, req.run_dir))
     _save_report(out.parent / "export_report.json", out.name, report)
     if not report["passed"] and not req.force:
         raise EdgekdError(f"parity check failed: top-1 agreement {report['top1_agreement']:.4f} "
@@ -156,6 +162,7 @@ def _calibration_windows(prepared, n: int) -> np.ndarray:
 
 
 def _metadata(fmt: ExportFormat, ck: dict, ckpt_path: Path, quant: dict) -> dict:
+    from edgekd.provenance import provenance
     from edgekd.train.checkpoint import file_sha256
     from export.onnx_export import INPUT_NAME, OUTPUT_NAME
 
@@ -168,7 +175,8 @@ def _metadata(fmt: ExportFormat, ck: dict, ckpt_path: Path, quant: dict) -> dict
             "quantization": quant, "source_checkpoint": str(ckpt_path),
             "source_checkpoint_sha256": file_sha256(ckpt_path), "split": ck.get("split"),
             "test_metrics": ck.get("extra", {}).get("test_metrics", {}).get("accuracy"),
-            "input_name": INPUT_NAME, "output_name": OUTPUT_NAME}
+            "input_name": INPUT_NAME, "output_name": OUTPUT_NAME,
+            "provenance": provenance()}   # code commit, package versions, machine
 
 
 def _channel_names(ck: dict) -> list[str]:

@@ -6,6 +6,8 @@ Modules: ``protocols/`` (pure framers and codecs, one per wire protocol, with th
 capabilities), ``decoder`` (frames → sample blocks, sequence rules), ``consumer`` (the pure
 live session: bytes in, decisions out), ``transport`` (ports and the one reader thread),
 ``runner`` (``edgekd stream`` as library code), ``emulator`` (a device on a pty or TCP),
-``sinks``/``view`` (where decisions go). The framers' fault injection (test and benchmark
-tooling) lives in ``benchmarks/framing_faults.py``, not in this edge package.
+``sinks``/``view`` (where decisions go), ``lsl`` (LSL inlet ``lsl://`` and outlets, pylsl) and
+``brainflow_source`` (``brainflow://`` boards): sources that deliver decoded samples and import
+their package only when used. The framers' fault injection (test and benchmark tooling) lives in
+``benchmarks/framing_faults.py``, not in this edge package.
 """

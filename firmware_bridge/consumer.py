@@ -2,7 +2,14 @@
 the handed-in stream (the artifact's own preprocessing and model) → decision policy → sinks.
 
 ``LiveSession`` does no I/O: the runner (:mod:`firmware_bridge.runner`) hands it the bytes the
-reader thread stamped, and tests hand it bytes directly.
+reader thread stamped (or, from a source that delivers decoded samples such as LSL or
+BrainFlow, the samples with their acquisition time: ``on_samples``), and tests hand it bytes
+directly.
+
+Every decision carries the acquisition time of its window's last sample (``acquired_ns``): the
+source's own timestamp where it has one, else the arrival time of the bytes that carried the
+sample (a serial device's clock is not the host's). Sample sinks (the raw LSL outlet) get
+every block with the acquisition time of its last sample.
 
 Latency is measured from the arrival of the last byte of the frame that completed a window (the
 time the reader stamped when it read those bytes) to the moment the decision is handed to the
@@ -82,9 +89,10 @@ class LiveSession:
 
     def __init__(self, protocol, model: StreamModel | None, policy: DecisionPolicy,
                  sinks=(), info: DeviceInfo | None = None, keep_decisions: bool = False,
-                 clock=time.monotonic_ns):
+                 clock=time.monotonic_ns, sample_sinks=()):
         self.protocol, self.model, self.policy, self.clock = protocol, model, policy, clock
         self.sinks = list(sinks)
+        self.sample_sinks = list(sample_sinks)  # (block, device info, acquired_ns of its last)
         self.framer = protocol.framer()
         self.info = info or self._assumed_info()
         if protocol.fixed_info is not None:
@@ -103,6 +111,8 @@ class LiveSession:
         self._skip_to = 0      # host index where the next stream may start (grid-aligned)
         self._due = 0          # host index of the current stream's next window end
         self._last_decision_seq: int | None = None
+        self._last_acquired = (-1, 0)  # (host index, acquisition ns) of the newest sample
+        self._resume = False           # a sample source came back: measure what was lost
         self._last_device_end = -1   # host index of the latest device decision shown
         # Until the device says how to scale its counts (its info frame may be lost), its data
         # frames are held, never scaled by a guess; the host asks again now and then.
@@ -178,6 +188,7 @@ class LiveSession:
         afresh."""
         if reconnect:
             self.framer.reset()
+            self._resume = True
             self.decoder.session_start = max(self.decoder.next_sample, self._last_device_end + 1)
         self._last_decision_seq = None
         self.policy.reset()
@@ -212,13 +223,40 @@ class LiveSession:
                 self.ended = True
         return out
 
+    def on_samples(self, samples: np.ndarray, acquired_ns: int,
+                   receive_time_ns: int | None = None, missing_before: int = 0) -> list[Decision]:
+        """Samples from a source that delivers them decoded (LSL, BrainFlow): float32
+        ``[n, n_chans]`` in µV; ``acquired_ns`` is the acquisition time of the last one
+        (CLOCK_MONOTONIC ns); ``missing_before`` samples the source knows it lost just before
+        them. After a reconnect the loss is measured from the acquisition times."""
+        t_recv = receive_time_ns if receive_time_ns is not None else self.clock()
+        if self._resume:
+            self._resume = False
+            missing_before = max(missing_before, self._lost_while_away(len(samples), acquired_ns))
+            if missing_before == 0 and self.decoder.next_sample:   # still a fresh filter state
+                self._on_gap(GapEvent(self.decoder.next_sample, 0, 0))
+        out: list[Decision] = []
+        for item in self.decoder.place(samples, missing_before):
+            if type(item) is GapEvent:
+                self._on_gap(item)
+            else:
+                out += self._on_block(item, t_recv, acquired_ns)
+        return out
+
+    def _lost_while_away(self, n: int, acquired_ns: int) -> int:
+        last_index, last_ns = self._last_acquired
+        if last_index < 0:
+            return 0
+        first_ns = acquired_ns - (n - 1) * 1e9 / self.info.fs
+        return max(0, int(round((first_ns - last_ns) * self.info.fs / 1e9)) - 1)
+
     def _on_frame(self, frame: Frame, t_recv: int) -> list[Decision]:
         out: list[Decision] = []
         for item in self.decoder.decode(frame):
             if type(item) is GapEvent:
                 self._on_gap(item)
             else:
-                out += self._on_block(item, t_recv)
+                out += self._on_block(item, t_recv, t_recv)
         return out
 
     # -- gap policy ------------------------------------------------------------------------------
@@ -232,9 +270,12 @@ class LiveSession:
         resume = gap.first_sample + gap.missing_samples
         self._skip_to = -(-resume // hop) * hop   # window starts sit on multiples of hop
 
-    def _on_block(self, block: SampleBlock, t_recv: int) -> list[Decision]:
+    def _on_block(self, block: SampleBlock, t_recv: int, acquired_ns: int) -> list[Decision]:
         samples, first = block.samples, block.first_sample
         self.summary.samples += len(samples)
+        self._last_acquired = (first + len(samples) - 1, acquired_ns)
+        for sink in self.sample_sinks:
+            sink(block, self.info, acquired_ns)
         if self.model is None:
             return []
         if first < self._skip_to:
@@ -269,12 +310,15 @@ class LiveSession:
         self._pushed += len(chunk)
         self._due = self._next_window_end()
         out = []
+        last_index, last_ns = self._last_acquired
+        ns_per_sample = 1e9 / self.info.fs
         for end, p in zip(ends.tolist(), probs):
             end += self._origin
             if end < self._emit_from:
                 continue
             d = self.policy.decide(end, p)
             d.receive_time_ns, d.device_time_us = t_recv, device_time_us
+            d.acquired_ns = int(last_ns - (last_index - end) * ns_per_sample)
             out.append(self._emit(d))
         if self.keep_decisions:
             self.decisions += [(d.end_sample, d.label) for d in out]
@@ -300,8 +344,12 @@ class LiveSession:
             stats.decisions_missing += ahead if ahead < self.protocol.seq_modulus // 2 else 0
         self._last_decision_seq = f.seq
         raw = -1 if f.class_index is None else f.class_index
-        d = Decision(self.decoder.session_start + f.sample_index, f.class_index, f.confidence,
-                     raw, f.probs, receive_time_ns=t_recv, source="device")
+        end = self.decoder.session_start + f.sample_index
+        last_index, last_ns = self._last_acquired
+        acquired = (int(last_ns - (last_index - end) * 1e9 / self.info.fs)
+                    if 0 <= end <= last_index else t_recv)
+        d = Decision(end, f.class_index, f.confidence, raw, f.probs, receive_time_ns=t_recv,
+                     source="device", acquired_ns=acquired)
         self._last_device_end = max(self._last_device_end, d.end_sample)
         return self._emit(d)
 

@@ -147,6 +147,19 @@ class BlockDecoder:
         self._next_sample += n
         return block
 
+    def place(self, samples: np.ndarray, missing_before: int = 0) -> list[GapEvent | SampleBlock]:
+        """Samples a source delivers already decoded (float32 [n, n_chans], µV): placed after
+        the last ones, behind a gap of ``missing_before`` samples the source says it lost."""
+        if samples.shape[1] != self.info.n_chans:
+            self.stats.wrong_channel_count += 1
+            return []
+        out: list[GapEvent | SampleBlock] = []
+        if missing_before > 0:
+            out.append(self._gap(0, missing_before))
+        out.append(SampleBlock(self._next_sample, samples, -1, None))
+        self._next_sample += len(samples)
+        return out
+
     @property
     def next_sample(self) -> int:
         return self._next_sample

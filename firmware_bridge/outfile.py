@@ -1,4 +1,4 @@
-"""A file that a stream writes (``--json``, ``--record``): its path is checked as soon as it is
+"""A file that a stream writes (``--decisions-json``, ``--record``): its path is checked as soon as it is
 given, so a bad path fails before the device is started, but the file is only created or
 replaced once the device is up. A start that fails (no such port, no answer) leaves whatever
 was there before, and leaves nothing where there was nothing."""

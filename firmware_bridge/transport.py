@@ -5,7 +5,10 @@
   as they arrive instead of when a 4 KiB read times out;
 * ``socket://host:port``: a plain TCP socket (pyserial's socket transport discards what a read
   had collected when the peer closes, and its ``in_waiting`` says 1 whatever is waiting);
-* ``replay://FILE[?speed=X]``: a ``--record`` file played back (a finite source).
+* ``replay://FILE[?speed=X]``: a ``--record`` file played back (a finite source);
+* ``lsl://NAME`` (:mod:`firmware_bridge.lsl`) and ``brainflow://BOARD?...``
+  (:mod:`firmware_bridge.brainflow_source`): sources that deliver decoded samples, not bytes
+  (``delivers_samples``); they need no wire protocol.
 
 The reader thread only reads, stamps each chunk with the time it was read (CLOCK_MONOTONIC,
 the same clock in every process of the machine) and hands it on as a small typed message.
@@ -22,6 +25,8 @@ from collections import deque
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
+
 from edgekd.errors import ConfigError, EdgekdError
 from firmware_bridge.outfile import OutputFile
 from firmware_bridge.protocols.base import Handshake
@@ -36,6 +41,16 @@ clock = time.monotonic_ns    # CLOCK_MONOTONIC: comparable across processes of o
 class Chunk:
     data: bytes
     t_ns: int                # when the read that returned these bytes came back
+
+
+@dataclass(frozen=True)
+class Samples:
+    """Decoded samples from a source that delivers them so (LSL, BrainFlow)."""
+
+    data: np.ndarray         # float32 [n, n_chans], microvolts
+    acquired_ns: int         # acquisition time of the last sample (CLOCK_MONOTONIC ns)
+    t_ns: int                # when the read that returned them came back
+    missing_before: int = 0  # samples the source knows it lost just before these
 
 
 @dataclass(frozen=True)
@@ -57,7 +72,7 @@ class EndOfStream:
     reason: str
 
 
-Message = Chunk | Connected | Outage | EndOfStream
+Message = Chunk | Samples | Connected | Outage | EndOfStream
 
 
 class SourceEnded(Exception):
@@ -167,7 +182,14 @@ def _replay_speed(query: str, spec: str) -> float:
 
 
 def open_port(url: str, baudrate: int = 115200, timeout: float = 0.05):
-    """A port object with ``read_available()``, ``write(b)``, ``close()`` and ``finite``."""
+    """A port object with ``read_available()``, ``write(b)``, ``close()`` and ``finite``;
+    sample sources also have ``delivers_samples = True`` and ``info`` (their layout)."""
+    if url.startswith("lsl://"):
+        from firmware_bridge.lsl import LslInletPort
+        return LslInletPort(url[len("lsl://"):])
+    if url.startswith("brainflow://"):
+        from firmware_bridge.brainflow_source import BrainFlowPort
+        return BrainFlowPort(url[len("brainflow://"):])
     if url.startswith("replay://"):
         return ReplayPort(url[len("replay://"):])
     if url.startswith("socket://"):
@@ -264,8 +286,9 @@ class ReaderThread(threading.Thread):
     reopens with exponential back-off, redoes the handshake and puts ``Connected(True)``
     (``reconnects`` counts those). A finite source puts :class:`EndOfStream` at its end and
     waits for room in the queue instead of dropping; a live one that outruns the consumer
-    drops the chunk and counts it in ``overflow_bytes`` (never silently). Bytes for the
-    device (``send``) are written by this thread too, between reads."""
+    drops the chunk and counts it in ``overflow_bytes`` (``overflow_samples`` for a sample
+    source; never silently). Bytes for the device (``send``) are written by this thread too,
+    between reads."""
 
     def __init__(self, port, opener, out: queue.Queue, hs: Handshake, stop_bytes: bytes = b"",
                  backoff: tuple[float, float] = (0.1, 2.0), recorder: Recorder | None = None,
@@ -278,6 +301,7 @@ class ReaderThread(threading.Thread):
         self.stop_bytes, self.backoff, self.recorder, self.where = stop_bytes, backoff, recorder, where
         self.stop_event = threading.Event()
         self.overflow_bytes = 0
+        self.overflow_samples = 0
         self.reconnects = 0
         self._first = first
         self._outgoing: deque[bytes] = deque()   # appended by the consumer, written here
@@ -307,8 +331,12 @@ class ReaderThread(threading.Thread):
             except Exception as err:  # pyserial and sockets raise several types on unplug
                 self._lost(err)
                 continue
-            if data:
-                self._put_chunk(Chunk(data, clock()))
+            if type(data) is bytes:
+                if data:
+                    self._put_chunk(Chunk(data, clock()))
+            elif data is not None:          # a sample source: Samples, or a tuple of them
+                for item in data if type(data) is tuple else (data,):
+                    self._put_data(item, item.data.shape[0])
 
     def _reopen(self) -> bool:
         """Reopen and restart the device. A stop requested meanwhile wins: the handshake gives
@@ -338,13 +366,19 @@ class ReaderThread(threading.Thread):
     def _put_chunk(self, chunk: Chunk) -> None:
         if self.recorder is not None:
             self.recorder.write(chunk.t_ns, chunk.data)
+        self._put_data(chunk, 0)
+
+    def _put_data(self, item: Chunk | Samples, n_samples: int) -> None:
         if self.port.finite:
-            self._put_control(chunk)
+            self._put_control(item)
             return
         try:
-            self.out.put_nowait(chunk)
+            self.out.put_nowait(item)
         except queue.Full:
-            self.overflow_bytes += len(chunk.data)
+            if n_samples:
+                self.overflow_samples += n_samples
+            else:
+                self.overflow_bytes += len(item.data)
 
     def _put_control(self, item: Message) -> None:
         """Blocks until there is room (a control message or a file's bytes are never lost)."""

@@ -126,3 +126,4 @@ class StreamModel:
     label_names: tuple[str, ...]
     new_stream: Callable[[], Stream] = field(compare=False)
     settle_samples: int = 0         # samples a fresh stream's filters need to settle
+    channel_names: tuple[str, ...] = ()   # what the model was trained on (may be empty)

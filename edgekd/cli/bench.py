@@ -24,7 +24,7 @@ def bench(
     runs: Annotated[int, Opt(help="Timed batch-1 calls.")] = 500,
     floor: Annotated[Optional[float], Opt(help="Exit 1 when any accuracy is below this, or any format failed.")] = None,
     out: Annotated[Path, Opt(help="Folder for bench.json, bench.md, the PNGs and exported artifacts.")] = Path("bench"),
-    json_out: Annotated[Optional[Path], Opt("--json", help="Also write the results JSON here.")] = None,
+    json_out: Annotated[Optional[Path], Opt("--results-json", help="Also write the results JSON here (it is always in OUT/bench.json).")] = None,
     device: Annotated[str, Opt(help="cpu, or cuda: torch on the GPU and onnxruntime's CUDA provider (onnxruntime-gpu); latency includes the host<->device copies.")] = "cpu",
 ) -> None:
     """Latency, MACs, size and accuracy per format, with an ultralytics-style table."""

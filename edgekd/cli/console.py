@@ -7,8 +7,6 @@ from typing import Callable, Iterator
 
 from rich.console import Console
 from rich.markup import escape
-from rich.progress import (BarColumn, MofNCompleteColumn, Progress, SpinnerColumn, TextColumn,
-                           TimeElapsedColumn, TimeRemainingColumn)
 
 console = Console()
 err_console = Console(stderr=True)
@@ -27,11 +25,37 @@ def print_warning(message: str) -> None:
                       soft_wrap=True)
 
 
+def live_progress(*columns):
+    """A rich ``Progress`` on stderr when it is a terminal; else plain progress lines (rich
+    would print nothing until the end, so a redirected run looked stuck)."""
+    if not err_console.is_terminal:
+        from edgekd.cli.plain_progress import PlainProgress
+        return PlainProgress(err_console)
+    from rich.progress import Progress
+    return Progress(*columns, console=err_console, transient=False)
+
+
 @contextlib.contextmanager
 def progress(description: str, total: int | None) -> Iterator[Callable[[int], None]]:
-    """A progress bar on stderr; yields ``advance(n=1)``."""
+    """A progress bar on stderr (plain lines when not a terminal); yields ``advance(n=1)``."""
+    from rich.progress import (BarColumn, MofNCompleteColumn, SpinnerColumn, TextColumn,
+                               TimeElapsedColumn, TimeRemainingColumn)
+
     columns = [SpinnerColumn(), TextColumn("[bold]{task.description}"), BarColumn(),
                MofNCompleteColumn(), TimeElapsedColumn(), TimeRemainingColumn()]
-    with Progress(*columns, console=err_console, transient=False) as bar:
+    with live_progress(*columns) as bar:
         task = bar.add_task(description, total=total)
         yield lambda n=1: bar.advance(task, n)
+
+
+@contextlib.contextmanager
+def working(what: str) -> Iterator[None]:
+    """A stage with no steps to count: a spinner on a terminal, else a line every 10 s and
+    one at the end."""
+    if err_console.is_terminal:
+        with err_console.status(what):
+            yield
+        return
+    from edgekd.cli.plain_progress import heartbeat
+    with heartbeat(err_console, what):
+        yield

@@ -4,20 +4,19 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.markup import escape
 from rich.table import Table
 
 from edgekd.cli.console import console, progress
-from edgekd.cli.options import (DataPath, Delimiter, Format, Fs, Glob, Header, LabelColumn,
-                                LabelNames, OnBadRow, PathRegex, reader_options)
-from edgekd.data import native
-from edgekd.data.importing import import_dataset, problem_line
-from edgekd.data.readers import read_dataset
-from edgekd.data.summary import summarize
-from edgekd.data.synth import SynthConfig, synthesize
+# edgekd.data is imported inside the commands: `edgekd --help` must not wait for scipy.signal
+from edgekd.cli.options import (DataPath, Delimiter, Fs, Glob, Header, LabelColumn,
+                                LabelNames, OnBadRow, PathRegex, Reader, reader_options)
+
+if TYPE_CHECKING:
+    from edgekd.data.synth import SynthConfig
 
 SHOW_AT_MOST = 20  # problems listed on the terminal; the JSON / manifest holds all
 
@@ -25,14 +24,17 @@ app = typer.Typer(help="Inspect, import and synthesise recordings.", no_args_is_
 
 
 @app.command()
-def summary(path: DataPath, format: Format = None, fs: Fs = None, delimiter: Delimiter = None,
+def summary(path: DataPath, reader: Reader = None, fs: Fs = None, delimiter: Delimiter = None,
             header: Header = None, label_column: LabelColumn = None, glob: Glob = None,
             path_regex: PathRegex = None, label_names: LabelNames = None,
             as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False) -> None:
     """People, sessions, gestures (counts, durations), channels, fs, value range, and every
     problem found (it does not stop at the first)."""
+    from edgekd.data.readers import read_dataset
+    from edgekd.data.summary import summarize
+
     opts = reader_options(fs, delimiter, header, label_column, glob, path_regex, label_names)
-    info = summarize(read_dataset(path, format, opts, strict=False))
+    info = summarize(read_dataset(path, reader, opts, strict=False))
     if as_json:
         print(json.dumps(info, indent=2))
         return
@@ -72,6 +74,8 @@ def print_sessions(sessions: dict[str, list[str]]) -> None:
 
 
 def print_problems(title: str, problems: list[dict], more_in: str = "--json") -> None:
+    from edgekd.data.importing import problem_line
+
     console.print(title)
     colour = {"error": "red", "warning": "yellow"}
     for p in problems[:SHOW_AT_MOST]:
@@ -83,7 +87,7 @@ def print_problems(title: str, problems: list[dict], more_in: str = "--json") ->
 
 @app.command("import")
 def import_(path: DataPath, out: Annotated[Path, typer.Argument(help="New dataset folder.")],
-            format: Format = None, fs: Fs = None, delimiter: Delimiter = None,
+            reader: Reader = None, fs: Fs = None, delimiter: Delimiter = None,
             header: Header = None, label_column: LabelColumn = None, glob: Glob = None,
             path_regex: PathRegex = None, label_names: LabelNames = None,
             on_bad_row: OnBadRow = "error",
@@ -91,9 +95,11 @@ def import_(path: DataPath, out: Annotated[Path, typer.Argument(help="New datase
             ) -> None:
     """Convert recordings to the native format (dataset.json + .npz), atomically: on any error
     nothing is written. Skipped rows and files are listed in the output and the manifest."""
+    from edgekd.data.importing import import_dataset
+
     opts = reader_options(fs, delimiter, header, label_column, glob, path_regex, label_names,
                           on_bad_row)
-    dataset, manifest, report = import_dataset(path, out, format, opts, overwrite)
+    dataset, manifest, report = import_dataset(path, out, reader, opts, overwrite)
     console.print(f"wrote {len(dataset.recordings)} recordings of {len(dataset.people)} people "
                   f"to {escape(str(manifest))}", highlight=False)
     if report["split_at"]:
@@ -109,9 +115,10 @@ def import_(path: DataPath, out: Annotated[Path, typer.Argument(help="New datase
 
 @app.command()
 def synth(out: Annotated[Path, typer.Argument(help="New dataset folder (native format).")],
-          people: Annotated[int, typer.Option(help="Number of people.")] = 10,
+          n_people: Annotated[int, typer.Option("--n-people", help="Number of people.")] = 10,
           gestures: Annotated[int, typer.Option(help="Gestures (rest first), 2..12.")] = 7,
-          channels: Annotated[int, typer.Option(help="Electrodes around the forearm.")] = 8,
+          n_channels: Annotated[int, typer.Option(
+              "--n-channels", help="Electrodes around the forearm.")] = 8,
           fs: Annotated[float, typer.Option(help="Sampling rate, Hz.")] = 200.0,
           sessions: Annotated[int, typer.Option(help="Sessions per person.")] = 2,
           repetitions: Annotated[int, typer.Option(help="Repetitions per gesture.")] = 4,
@@ -124,15 +131,20 @@ def synth(out: Annotated[Path, typer.Argument(help="New dataset folder (native f
           overwrite: Annotated[bool, typer.Option(help="Replace OUT if it exists.")] = False,
           ) -> None:
     """Synthesise a realistic multi-channel sEMG armband dataset (see edgekd.data.synth)."""
-    cfg = SynthConfig(people=people, gestures=gestures, channels=channels, fs=fs,
+    from edgekd.data import native
+    from edgekd.data.synth import SynthConfig
+
+    cfg = SynthConfig(people=n_people, gestures=gestures, channels=n_channels, fs=fs,
                       sessions=sessions, repetitions=repetitions, hold_s=hold, rest_s=rest,
                       mains_hz=mains, paired_channels=paired_channels, seed=seed)
     dataset = synthesize_with_progress(cfg)
     manifest = native.write_dataset(dataset, out, overwrite=overwrite)
-    console.print(f"wrote {len(dataset.recordings)} recordings ({people} people, "
+    console.print(f"wrote {len(dataset.recordings)} recordings ({n_people} people, "
                   f"{', '.join(dataset.modalities)}) to {manifest}")
 
 
 def synthesize_with_progress(cfg: SynthConfig):
+    from edgekd.data.synth import synthesize
+
     with progress("synthesising people", cfg.people) as advance:
         return synthesize(cfg, on_person=advance)

@@ -91,7 +91,11 @@ def _export(run_dir: Path, person: str, artifact: Path, made: list) -> Path:
     from edgekd.cli.export import print_report
     from export.pipeline import ExportRequest, export_run
 
-    print_report(export_run(ExportRequest(run_dir, "onnx-int8", out=artifact, split=person)))
+    from edgekd.cli.console import working
+
+    with working("export onnx-int8 with its parity check"):
+        report = export_run(ExportRequest(run_dir, "onnx-int8", out=artifact, split=person))
+    print_report(report)
     made.append(("INT8 artifact", f"person {person}, self-describing", artifact))
     made.append(("parity report", "max |Δlogit|, agreement, accuracy delta",
                  artifact.parent / "export_report.json"))
@@ -112,7 +116,7 @@ def _bench(out: Path, teacher: Path, student: Path, person: str, plan, made: lis
     from edgekd.bench.run import BenchOptions, bench
     from edgekd.cli.console import progress
 
-    with progress("benchmarking", 3) as advance:
+    with progress("benchmarking", 4) as advance:  # student torch + int8, teacher torch + int8
         result = bench(BenchOptions([student, teacher], formats=("torch", "onnx-int8"),
                                     split=person, runs=plan.bench_runs, warmup=20,
                                     work=out / "bench" / "artifacts"),
@@ -141,14 +145,17 @@ def _stream(artifact: Path, data: Path, person: str, plan, view: bool, made: lis
     labels = read_metadata(artifact)["label_names"]
     decisions = artifact.parent / "stream_decisions.jsonl"
     sinks = [JsonLinesSink(str(decisions), labels)]
-    if view:
+    from edgekd.cli.console import err_console, working
+
+    if view and err_console.is_terminal:  # off a terminal the live view would show nothing
         from firmware_bridge.view import TerminalView
         with TerminalView(labels) as tv:
             report = stream_demo(artifact, data, person, plan.stream_seconds, plan.stream_speed,
                                  on_tick=tv.tick, sinks=sinks + [tv.sink])
     else:
-        report = stream_demo(artifact, data, person, plan.stream_seconds, plan.stream_speed,
-                             sinks=sinks)
+        with working(f"streaming person {person} into {artifact.name}"):
+            report = stream_demo(artifact, data, person, plan.stream_seconds,
+                                 plan.stream_speed, sinks=sinks)
     print_summary(report)
     write_json_atomic(artifact.parent / "stream_summary.json", report)
     made.append(("live stream decisions", f"{report['decisions']} decisions from {report['pty']}"

@@ -33,22 +33,22 @@ def distill(
     feature_teacher: Annotated[Optional[str], Opt(help="FitNets hint: teacher module path.")] = None,
     feature_weight: Annotated[Optional[float], Opt(help="FitNets hint weight.")] = None,
     cross_fit: Annotated[Optional[bool], Opt("--cross-fit/--no-cross-fit", help="The --teacher runs are folds, each trained with one more training repetition/session held out (--test 3,0; --test 3,1; ...): every training window gets its soft target from the fold that never saw it.")] = None,
-    split: O.Split = None, test: O.Test = None, pooled: O.Pooled = None, k: O.K = None,
-    window: O.Window = None, hop: O.Hop = None, people: O.People = None,
+    scheme: O.Scheme = None, test: O.Test = None, pooled: O.Pooled = None, k: O.K = None,
+    window: O.Window = None, hop: O.Hop = None, notch: O.Notch = None, people: O.People = None,
     epochs: O.Epochs = None, batch_size: O.BatchSize = None, lr: O.Lr = None,
     optimizer: O.Optimizer = None, schedule: O.Schedule = None,
     weight_decay: O.WeightDecay = None, patience: O.Patience = None,
     augment_amplitude: O.AugAmplitude = None, augment_noise: O.AugNoise = None,
     augment_rotation: O.AugRotation = None, seed: O.Seed = None, device: O.Device = None,
     amp: O.Amp = None, compile: O.Compile = None, modality: O.Modality = None,
-    format: O.Format = None,
+    reader: O.Reader = None,
 ) -> None:
     """Distill teachers into a compact student (offline, cross-modal, online, multi-teacher).
     The output is a train run directory plus the teachers' identity and the KD settings."""
     overrides = O.common_overrides(
-        data, split, test, pooled, k, window, hop, student_channels, people, epochs, batch_size,
+        data, scheme, test, pooled, k, window, hop, student_channels, people, epochs, batch_size,
         lr, optimizer, schedule, weight_decay, patience, augment_amplitude, augment_noise,
-        augment_rotation, seed, device, amp, compile, modality, format)
+        augment_rotation, seed, device, amp, compile, modality, reader, notch)
     overrides.update({
         "model": student, "kd.teachers": [str(t) for t in teacher] if teacher else None,
         "kd.alpha": 0.0 if no_kd else alpha, "kd.temperature": temperature, "kd.loss": loss,
@@ -65,7 +65,7 @@ def distill(
 
 def compare(
     runs: Annotated[list[Path], typer.Argument(help="Run directories; the first is the baseline.")],
-    metric: Annotated[str, Opt(help="accuracy | balanced_accuracy | macro_f1 | kappa.")] = "accuracy",
+    metric: Annotated[str, Opt(help="accuracy | balanced_accuracy | macro_f1 | kappa | active_error | instability (LibEMG's control metrics: lower is better).")] = "accuracy",
     as_json: Annotated[bool, Opt("--json", help="Print JSON instead of markdown.")] = False,
     png: Annotated[Optional[Path], Opt(help="Paired dot plot (default: compare.png in the current directory).")] = None,
 ) -> None:

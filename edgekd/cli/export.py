@@ -15,7 +15,7 @@ Opt = typer.Option
 
 def export(
     run_dir: Annotated[Optional[Path], typer.Argument(help="A trained (or distilled) run directory.")] = None,
-    format: Annotated[str, Opt("--format", "-f", help="onnx | onnx-int8 | onnx-fp16 | tensorrt | c (see --list).")] = "onnx",
+    format: Annotated[str, Opt("--format", help="onnx | onnx-int8 | onnx-fp16 | tensorrt | c (see --list).")] = "onnx",
     out: Annotated[Optional[Path], Opt(help="Artifact path (default: RUN_DIR/export/<split><suffix>).")] = None,
     split: Annotated[Optional[str], Opt(help="Which split's model, for runs with several (e.g. a person).")] = None,
     data: Annotated[Optional[Path], Opt(help="The run's recordings, if they moved since training.")] = None,
@@ -45,7 +45,10 @@ def export(
         from edgekd.cli.export_c import export_c_with_progress
         export_c_with_progress(req)
         return
-    print_report(export_run(req))
+    from edgekd.cli.console import working
+    with working(f"export {format} with its parity check"):
+        report = export_run(req)
+    print_report(report)
 
 
 def print_formats() -> None:

@@ -3,16 +3,17 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import TYPE_CHECKING, Annotated, Optional
 
 import typer
 
-from edgekd.data.readers import ReaderOptions
+if TYPE_CHECKING:  # imported when used: the CLI starts without edgekd.data
+    from edgekd.data.readers import ReaderOptions
 
 DataPath = Annotated[Path, typer.Argument(help="Recordings: a folder or file in any format "
-                                               "edgekd reads (see --format).")]
-Format = Annotated[Optional[str], typer.Option(
-    "--format", "-f", help="Reader: npz, myo-dat, csv, ninapro, edf. Default: auto-detect.")]
+                                               "edgekd reads (see --reader).")]
+Reader = Annotated[Optional[str], typer.Option(
+    "--reader", help="Reader: npz, myo-dat, csv, ninapro, edf. Default: auto-detect.")]
 Fs = Annotated[Optional[float], typer.Option(
     "--fs", help="Sampling rate in Hz, for files that do not carry it (csv).")]
 Delimiter = Annotated[Optional[str], typer.Option(
@@ -41,6 +42,8 @@ def reader_options(fs: float | None = None, delimiter: str | None = None,
                    header: bool | None = None, label_column: str | None = None,
                    glob: str | None = None, path_regex: str | None = None,
                    label_names: str | None = None, on_bad_row: str = "error") -> ReaderOptions:
+    from edgekd.data.readers import ReaderOptions
+
     names = [n.strip() for n in label_names.split(",")] if label_names else None
     return ReaderOptions(fs=fs, delimiter=delimiter, header=header, label_column=label_column,
                          glob=glob, path_regex=path_regex, label_names=names,

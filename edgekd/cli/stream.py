@@ -11,23 +11,26 @@ from rich.markup import escape
 from rich.table import Table
 
 from edgekd.cli.console import err_console
+from firmware_bridge.decision import DEFAULT_THRESHOLD, DEFAULT_VOTE
 
 Opt = typer.Option
 
 
 def stream(
     model: Annotated[Optional[Path], Opt("--model", help="An exported artifact (.onnx / .plan). Without one, only the decisions the device makes itself are shown.")] = None,
-    port: Annotated[str, Opt(help="Device URL: /dev/ttyACM0, a pty path, socket://host:port, loop://, replay://FILE[?speed=X].")] = ...,
-    protocol: Annotated[str, Opt(help="Wire protocol: edgekd-v2 | edgekd-v1 | cyton.")] = "edgekd-v2",
+    port: Annotated[str, Opt(help="Source URL: /dev/ttyACM0, a pty path, socket://host:port, loop://, replay://FILE[?speed=X]; lsl://NAME (an LSL stream); brainflow://BOARD[?serial_port=...&channels=N] (any BrainFlow board, e.g. brainflow://synthetic).")] = ...,
+    protocol: Annotated[Optional[str], Opt(help="Wire protocol of a byte source: edgekd-v2 (default) | edgekd-v1 | cyton.")] = None,
     baud: Annotated[Optional[int], Opt(help="Baud rate (default: the protocol's).")] = None,
-    threshold: Annotated[float, Opt(help="Reject decisions below this confidence.")] = 0.0,
-    vote: Annotated[int, Opt(help="Majority vote over the last K accepted decisions.")] = 1,
+    threshold: Annotated[float, Opt(help="Reject decisions below this confidence (default measured: benchmarks/results/decision_policy.md).")] = DEFAULT_THRESHOLD,
+    vote: Annotated[int, Opt(help="Majority vote over the last K accepted decisions (default measured: benchmarks/results/decision_policy.md).")] = DEFAULT_VOTE,
     hop: Annotated[Optional[int], Opt(help="Samples between decisions (default: the artifact's).")] = None,
     duration: Annotated[Optional[float], Opt(help="Stop after this many seconds.")] = None,
     reconnect: Annotated[bool, Opt(help="Reconnect with back-off when the device disappears.")] = True,
-    json_out: Annotated[Optional[str], Opt("--json", help="Write decisions as JSON lines to FILE ('-': stdout).")] = None,
-    udp: Annotated[Optional[str], Opt(help="Send '<class> <confidence>' datagrams (LibEMG format) to HOST:PORT.")] = None,
-    lsl: Annotated[bool, Opt(help="Publish decisions on an LSL outlet (pylsl).")] = False,
+    json_out: Annotated[Optional[str], Opt("--decisions-json", help="Write decisions as JSON lines to FILE ('-': stdout).")] = None,
+    udp: Annotated[Optional[str], Opt(help="Send every decision to HOST:PORT as a LibEMG datagram (rejected windows as class -1, velocity = confidence or 0).")] = None,
+    udp_format: Annotated[str, Opt(help="LibEMG output_format of the datagrams: predictions ('<class> <velocity>') | probabilities ('<p0> ... <pK> <velocity> <unix time>').")] = "predictions",
+    lsl: Annotated[bool, Opt(help="Publish decisions on an LSL outlet (pylsl), stamped with acquisition time.")] = False,
+    lsl_raw: Annotated[bool, Opt(help="Publish the raw EMG (µV) on an LSL outlet with channel metadata, stamped with acquisition time.")] = False,
     record: Annotated[Optional[Path], Opt(help="Save the raw bytes with receive times, for replay://.")] = None,
     ground_truth: Annotated[Optional[Path], Opt(help="Labels written by `edgekd simulate` (online accuracy).")] = None,
     view: Annotated[bool, Opt(help="Live terminal view.")] = True,
@@ -35,19 +38,25 @@ def stream(
 ) -> None:
     """Recognise gestures live: armband → firmware_bridge → the deployed student → decisions."""
     from edgekd.atomic import write_json_atomic
+    from edgekd.errors import ConfigError
     from edgekd.live_model import load_stream_model
     from firmware_bridge.runner import StreamOptions, run_stream
-    from firmware_bridge.sinks import make_sinks, udp_target
+    from firmware_bridge.sinks import UDP_FORMATS, make_sample_sinks, make_sinks, udp_target
 
     opts = StreamOptions(port=port, protocol=protocol, baudrate=baud, threshold=threshold,
                          vote=vote, duration=duration, reconnect=reconnect, record=record,
                          ground_truth=ground_truth)
     if udp:
         udp_target(udp)        # refused before anything is loaded or opened
+    if udp_format not in UDP_FORMATS:
+        raise ConfigError(f"--udp-format {udp_format!r}: expected one of {', '.join(UDP_FORMATS)}")
     handed = load_stream_model(model, hop) if model is not None else None
     labels = list(handed.label_names) if handed else []
-    opts.sinks = make_sinks(json_out, udp, (model.stem if model else "edgekd") if lsl else None,
-                            labels, "host" if handed else "device")
+    stem = model.stem if model else "edgekd"
+    opts.sinks = make_sinks(json_out, udp, stem if lsl else None, labels,
+                            "host" if handed else "device", udp_format)
+    opts.sample_sinks = make_sample_sinks(f"{stem}-raw" if lsl_raw else None,
+                                          list(handed.channel_names) if handed else None)
     if view and json_out != "-":
         from firmware_bridge.truth import GroundTruth
         from firmware_bridge.view import TerminalView
@@ -58,7 +67,8 @@ def stream(
     else:
         report = run_stream(opts, handed)
     if summary_json:
-        write_json_atomic(summary_json, report)
+        from edgekd.provenance import provenance
+        write_json_atomic(summary_json, {**report, "provenance": provenance()})
     print_summary(report)
 
 
@@ -75,8 +85,8 @@ def print_summary(r: dict) -> None:
 def simulate(
     protocol: Annotated[str, Opt(help="edgekd-v2 | edgekd-v1 | cyton.")] = "edgekd-v2",
     source: Annotated[str, Opt(help="'synth' or a dataset path (any format edgekd reads).")] = "synth",
-    person: Annotated[Optional[str], Opt(help="Which person's recording (default: the first).")] = None,
-    session: Annotated[Optional[str], Opt(help="Which session (default: the first).")] = None,
+    person: Annotated[Optional[str], Opt(help="Whose recording (required when the source holds several people).")] = None,
+    session: Annotated[Optional[str], Opt(help="Which session (required when the source holds several): stream one the model was not trained on.")] = None,
     speed: Annotated[float, Opt(help="Real-time factor (2 = twice as fast; 0 = as fast as possible).")] = 1.0,
     faults: Annotated[Optional[str], Opt(help="e.g. bitflip=1e-4,drop=1e-4,garbage=0.5,disconnect=10,outage=0.5 (per byte; bursts per s; s of signal; disconnect: TCP only).")] = None,
     loop: Annotated[bool, Opt(help="Start over at the end of the recording.")] = False,
@@ -100,9 +110,10 @@ def simulate(
 
     def ready(url: str) -> None:
         print(url, flush=True)
-        err_console.print(escape(f"emulating {protocol} ({rec.n_chans} ch @ {rec.fs:g} Hz, "
-                                 f"{rec.duration_s:.0f} s of {rec.person}/{rec.session}) on "
-                                 f"{url}; waiting for the host's start command"))
+        err_console.print(escape(f"emulating {protocol} on {url}: person {rec.person}, session "
+                                 f"{rec.session} of {source} ({rec.duration_s:.0f} s, "
+                                 f"{rec.n_chans} ch @ {rec.fs:g} Hz); waiting for the host's "
+                                 "start command"))
 
     run_emulator(emu, tcp, wait, ready)
     if ground_truth:
@@ -124,8 +135,16 @@ def _source_recording(source: str, person: str | None, session: str | None, fixe
         dataset = synthesize(SynthConfig(people=1, sessions=1, seed=11, **layout))
     else:
         dataset = read_dataset(source)
-    recs = [r for r in dataset.of_modality(dataset.primary_modality)
+    every = dataset.of_modality(dataset.primary_modality)
+    recs = [r for r in every
             if (person is None or r.person == person) and (session is None or r.session == session)]
+    have = ", ".join(f"{r.person}/{r.session}" for r in every[:12]) + (
+        f" and {len(every) - 12} more" if len(every) > 12 else "")
     if not recs:
-        raise EdgekdError(f"{source}: no recording for person={person} session={session}")
+        raise EdgekdError(f"{source}: no recording for person={person} session={session} "
+                          f"(have {have})")
+    if len(recs) > 1:   # never pick one silently: the first is usually training data
+        raise EdgekdError(f"{source}: {len(recs)} recordings match; choose one with --person "
+                          f"and --session, ideally a session the model was not trained on "
+                          f"(have {have})")
     return recs[0]

@@ -45,7 +45,7 @@ class SplitConfig:
         if not 0 < self.val_fraction < 1:
             raise ConfigError(f"val_fraction={self.val_fraction} must lie in (0, 1)")
         if self.train and self.scheme not in ("repetition", "session"):
-            raise ConfigError(f"--train-on applies to --split repetition or session, not "
+            raise ConfigError(f"--train-on applies to --scheme repetition or session, not "
                               f"{self.scheme}")
         both = {str(t) for t in self.train} & {str(t) for t in self.test}
         if both:

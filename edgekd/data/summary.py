@@ -42,7 +42,7 @@ def summarize(dataset: Dataset) -> dict:
 
 
 def sessions_by_person(dataset: Dataset) -> dict[str, list[str]]:
-    """{person: session names in natural order}: what ``--split session --test`` and
+    """{person: session names in natural order}: what ``--scheme session --test`` and
     ``--train`` take."""
     out: dict[str, set[str]] = defaultdict(set)
     for r in dataset.recordings:

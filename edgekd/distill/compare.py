@@ -12,7 +12,8 @@ from scipy.stats import wilcoxon
 
 from edgekd.errors import EdgekdError
 
-METRIC_KEYS = ("accuracy", "balanced_accuracy", "macro_f1", "kappa")
+METRIC_KEYS = ("accuracy", "balanced_accuracy", "macro_f1", "kappa", "active_error",
+               "instability")   # the last two: LibEMG's control metrics (lower is better)
 
 
 def _load(run: str | Path) -> dict:
@@ -32,6 +33,11 @@ def compare_runs(runs: list[str | Path], metric: str = "accuracy") -> dict:
     shared = sorted(set.intersection(*(set(m["splits"]) for m in loaded)))
     if not shared:
         raise EdgekdError("the runs share no split (were they trained on the same data/splits?)")
+    for run, m in zip(runs, loaded):
+        if any(m["splits"][s].get(metric) is None for s in shared):
+            raise EdgekdError(f"{run}: metrics.json has no {metric} (trained before edgekd "
+                              "recorded it); compare on accuracy, balanced_accuracy, macro_f1 or "
+                              "kappa")
     values = np.array([[m["splits"][s][metric] for s in shared] for m in loaded])
     names = [Path(r).name or str(r) for r in runs]
     return {"metric": metric, "runs": [str(r) for r in runs], "names": names, "splits": shared,

@@ -1,7 +1,7 @@
 """Recompute metrics of a trained run on any dataset the readers know, honestly: windows whose
 content a split's model trained or validated on are excluded (by content, see
 :mod:`edgekd.data.identity`), splits whose people are not in the data are listed as absent,
-and ``--split all`` on a run that cannot say what it saw is refused unless allowed."""
+and ``--windows all`` on a run that cannot say what it saw is refused unless allowed."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from edgekd.control_metrics import libemg_metrics, policy_metrics, rest_class
 from edgekd.data.channels import select_channels
 from edgekd.data.identity import shingle_hashes
 from edgekd.data.readers import read_dataset
@@ -23,12 +24,14 @@ from edgekd.train.loop import predict_logits
 from edgekd.train.metrics import classification_metrics, mean_sd
 from edgekd.train.runs import checkpoint_spec, load_model, split_models
 from edgekd.train.seen import NOT_RECORDED, Identity, load_identity, name_clashes, screen
+from firmware_bridge.decision import DecisionPolicy
 
 PARTS = ("test", "all")
 
 
 def evaluate_run(run_dir: str | Path, data: str | Path, part: str = "test",
-                 format: str | None = None, allow_unchecked: bool = False) -> dict:
+                 format: str | None = None, threshold: float = 0.0, vote: int = 1,
+                 allow_unchecked: bool = False) -> dict:
     """``part='test'`` rebuilds each split's test part on ``data`` (same split rules as the
     run); ``part='all'`` takes every window of the split's person (e.g. other sessions).
 
@@ -38,18 +41,23 @@ def evaluate_run(run_dir: str | Path, data: str | Path, part: str = "test",
 
     A run whose identity record cannot vouch for what its models saw (``unchecked``: none, an
     older format, written on resume) is refused for ``part='all'`` unless
-    ``allow_unchecked``."""
+    ``allow_unchecked``.
+
+    Each split also gets ``control``: the online control metrics (:mod:`edgekd.control_metrics`)
+    of its windows decided as ``edgekd stream --threshold --vote`` would decide them."""
     if part not in PARTS:
-        raise EdgekdError(f"--split {part!r}: expected one of {PARTS}")
+        raise EdgekdError(f"--windows {part!r}: expected one of {PARTS}")
+    DecisionPolicy(threshold, vote)   # refuses bad values before any work
     cfg = resolve(base=load_yaml(Path(run_dir) / "config.yaml"))
     full = read_dataset(data, format)
     ev = _Evaluation(str(run_dir), cfg, full, load_identity(run_dir), part)
     if ev.unchecked and part == "all" and not allow_unchecked:
-        raise EdgekdError(f"evaluate {run_dir} --split all: {'; '.join(ev.unchecked)}. Every "
-                          "window could include data its models trained on: use --split test "
+        raise EdgekdError(f"evaluate {run_dir} --windows all: {'; '.join(ev.unchecked)}. Every "
+                          "window could include data its models trained on: use --windows test "
                           "(each split's test part, rebuilt by the run's split rules), retrain "
                           "the run, or pass --allow-unchecked to score anyway (the result "
                           "lists these reasons)")
+    ev.policy = (threshold, vote)
     out = {"run": str(run_dir), "data": str(data), "part": part, "splits": {}, "excluded": {},
            "refused": {}, "absent": {}, "unchecked": ev.unchecked, "warnings": ev.warnings()}
     for name, path in split_models(run_dir).items():
@@ -59,6 +67,17 @@ def evaluate_run(run_dir: str | Path, data: str | Path, part: str = "test",
         reasons = [f"{n}: {why}" for key in ("refused", "absent") for n, why in out[key].items()]
         raise EdgekdError(f"nothing honest to evaluate in {data}: " + "; ".join(reasons))
     out["summary"] = mean_sd(list(out["splits"].values()))
+    out["control_summary"] = control_summary([m["control"] for m in out["splits"].values()])
+    return out
+
+
+def control_summary(per_split: list[dict]) -> dict:
+    """Mean of each control metric over the splits that have it."""
+    keys = [k for k in per_split[0] if k not in ("threshold", "vote")] if per_split else []
+    out = {}
+    for key in keys:
+        values = [m[key] for m in per_split if m.get(key) is not None]
+        out[key] = float(np.mean(values)) if values else None
     return out
 
 
@@ -77,6 +96,7 @@ class _Evaluation:
         self._windows: dict[str, WindowSet] = {}
         self._shingles: dict[int, np.ndarray] = {}
         self._tests: dict[int, tuple[dict, dict]] = {}
+        self.policy = (0.0, 1)   # (threshold, vote) of the decisions scored in ``control``
 
     def shingles_of(self, r: int) -> np.ndarray:
         """Shingle hashes of recording ``r`` as read (every channel, before selection)."""
@@ -151,8 +171,16 @@ class _Evaluation:
                                     f"validated on ({out['excluded'][name]['matches']})")
             return
         x = torch.from_numpy(spec.normalizer.transform(ws.x[idx]))
-        pred = predict_logits(model, x).argmax(1).numpy()
-        out["splits"][name] = classification_metrics(ws.y[idx], pred, len(ck["label_names"]))
+        logits = predict_logits(model, x)
+        pred = logits.argmax(1).numpy()
+        rest = rest_class(ck["label_names"])
+        m = classification_metrics(ws.y[idx], pred, len(ck["label_names"]))
+        m.update(libemg_metrics(ws.y[idx], pred, rest))
+        m["control"] = policy_metrics(ws.y[idx], ws.recording[idx], ws.end[idx],
+                                      torch.softmax(logits.float(), 1).numpy(),
+                                      lambda r: self.dataset.recordings[r].labels, spec.fs, rest,
+                                      *self.policy)
+        out["splits"][name] = m
 
     def candidates(self, ws: WindowSet, name: str, split_name: str):
         """(window indices, None) for this split, or (None, why it is absent)."""
@@ -184,7 +212,7 @@ class _Evaluation:
                     for split in make_splits(ws.subset(idx), self.cfg.split, self.cfg.data.window):
                         tests[split.name] = idx[split.test]
                 except ConfigError as err:
-                    failed[person] = f"its test part cannot be rebuilt ({err}); try --split all"
+                    failed[person] = f"its test part cannot be rebuilt ({err}); try --windows all"
             self._tests[key] = (tests, failed)
         return self._tests[key]
 

@@ -30,11 +30,13 @@ def classification_metrics(y_true: np.ndarray, y_pred: np.ndarray, n_classes: in
 
 
 SUMMARY_KEYS = ("accuracy", "balanced_accuracy", "macro_f1", "kappa")
+CONTROL_KEYS = ("active_error", "instability")   # LibEMG's (edgekd.control_metrics), when known
 
 
 def mean_sd(per_split: list[dict]) -> dict:
     out = {}
-    for key in SUMMARY_KEYS:
+    known = tuple(k for k in CONTROL_KEYS if all(m.get(k) is not None for m in per_split))
+    for key in SUMMARY_KEYS + known:
         values = np.array([m[key] for m in per_split])
         out[key] = {"mean": float(values.mean()),
                     "sd": float(values.std(ddof=1)) if len(values) > 1 else 0.0}

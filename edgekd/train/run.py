@@ -28,6 +28,8 @@ from edgekd.train.checkpoint import save_checkpoint
 from edgekd.train.config import TrainConfig, dump_yaml, load_yaml, resolve
 from edgekd.train.distributed import DistContext, device_for, init_from_env
 from edgekd.train.loop import EpochStats, fit, pick_device, predict_logits, stable_seed
+from edgekd.control_metrics import libemg_metrics, rest_class
+from edgekd.provenance import provenance
 from edgekd.train.metrics import classification_metrics, mean_sd
 from edgekd.train.provenance import RunClock
 from edgekd.train.runs import MODEL_FILE, load_model, model_for
@@ -125,7 +127,8 @@ def train_run(cfg: TrainConfig | None, out: str | Path, resume: bool = False,
         if not ctx.is_main:
             return {}
         return write_metrics(out, cfg, results, dataset.label_names, clock.total(), device,
-                             {**(extra or {}), **clock.record()}, ctx.world)
+                             {**(extra or {}), **clock.record(),
+                              "provenance": provenance(full, cfg.data.path)}, ctx.world)
     finally:
         logging.getLogger("edgekd").removeHandler(handler)
         handler.close()
@@ -182,8 +185,9 @@ def train_split(cfg: TrainConfig, prepared: PreparedSplit, label_names: list[str
                  folder / "state.pt", resume, lambda s: reporter.on_epoch(name, s), ctx)
     model.load_state_dict(fitted.best_state)
     logits = predict_logits(model, _tensors(prepared.test, device, y=False), amp=cfg.amp)
-    metrics = classification_metrics(prepared.test.y, logits.argmax(1).cpu().numpy(),
-                                     len(label_names))
+    predicted = logits.argmax(1).cpu().numpy()
+    metrics = classification_metrics(prepared.test.y, predicted, len(label_names))
+    metrics.update(libemg_metrics(prepared.test.y, predicted, rest_class(label_names)))
     result = {"name": name, "person": prepared.split.person, "test": metrics,
               "best_epoch": fitted.best_epoch, "epochs_run": len(fitted.history),
               "n_windows": {"train": len(prepared.train), "val": len(prepared.val),

@@ -7,7 +7,7 @@ validation windows came from (``seen``: recording, repetition, start, stop), its
 and what it inherited from the runs it started from or was taught by; ``identity.npz`` holds
 the fingerprints of the seen ranges (and the inherited ones). A record that cannot vouch for
 what the models saw (none at all, an older format, or one written when the run was resumed)
-is *unchecked*: ``evaluate --split all`` refuses such a run unless told otherwise.
+is *unchecked*: ``evaluate --windows all`` refuses such a run unless told otherwise.
 """
 
 from __future__ import annotations

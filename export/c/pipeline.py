@@ -137,7 +137,10 @@ def _check_request(req) -> None:
                         "sample_bits": req.sample_bits, "sample_scale": req.sample_scale,
                         "float_filters": req.float_filters})
     if fmt.missing():
-        raise EdgekdError(f"format 'c' needs {fmt.missing()} (not installed)")
+        from edgekd.extras import install_hint
+        missing = fmt.missing()
+        raise EdgekdError(f"format 'c' needs {', '.join(missing)}, which is not installed: "
+                          f"{install_hint(missing)}")
     if req.sample_bits is not None and not 2 <= req.sample_bits <= 24:
         raise ConfigError(f"--sample-bits {req.sample_bits}: expected 2..24")
     if req.sample_scale is not None and not req.sample_scale > 0:

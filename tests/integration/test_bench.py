@@ -29,7 +29,8 @@ def _bench(capsys, *args):
 
 def test_bench_table_json_and_figures(run_dir, tmp_path, capsys):
     code = _bench(capsys, str(run_dir / "run"), "--formats", "torch,onnx,onnx-int8",
-                  "--out", str(tmp_path / "b"), "--cores", "1", "--json", str(tmp_path / "r.json"))
+                  "--out", str(tmp_path / "b"), "--cores", "1", "--results-json",
+                  str(tmp_path / "r.json"))
     result = json.loads((tmp_path / "b/bench.json").read_text())
     assert json.loads((tmp_path / "r.json").read_text()) == result
     entry = result["entries"][0]

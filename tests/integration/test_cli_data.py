@@ -17,7 +17,7 @@ def run(argv, capsys):
 
 
 def test_synth_summary_import_round_trip(tmp_path, capsys):
-    code, _, _ = run(["data", "synth", str(tmp_path / "s"), "--people", "2", "--sessions", "1",
+    code, _, _ = run(["data", "synth", str(tmp_path / "s"), "--n-people", "2", "--sessions", "1",
                       "--paired-channels", "4"], capsys)
     assert code == 0
     code, out, _ = run(["data", "summary", str(tmp_path / "s"), "--json"], capsys)
@@ -119,10 +119,10 @@ def test_summary_names_each_persons_sessions(tmp_path, capsys):
 
 
 def test_error_text_is_printed_literally_not_as_markup(tmp_path, capsys):
-    code, _, _ = run(["data", "synth", str(tmp_path / "s"), "--people", "1", "--sessions", "2",
+    code, _, _ = run(["data", "synth", str(tmp_path / "s"), "--n-people", "1", "--sessions", "2",
                       "--repetitions", "2", "--hold", "1.5", "--rest", "0.5"], capsys)
     assert code == 0
-    code, _, err = run(["train", "--data", str(tmp_path / "s"), "--split", "session", "--test",
+    code, _, err = run(["train", "--data", str(tmp_path / "s"), "--scheme", "session", "--test",
                         "4", "--out", str(tmp_path / "run"), "--device", "cpu"], capsys)
     assert code == 1
     assert "person P00: test session ['4'] not found (have ['S0', 'S1'])" in err.replace("\n", " ")

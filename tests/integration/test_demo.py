@@ -17,6 +17,11 @@ def test_quick_demo_end_to_end(tmp_path):
                  "bench/latency.png", "bench/accuracy_vs_macs.png", "stream_decisions.jsonl",
                  "stream_summary.json"):
         assert (out / path).is_file(), path
+    # output captured, not a terminal: every long stage printed plain progress lines
+    for line in ("synthesising people: 2/2 (100%)", "splits: 2/2 (100%)",
+                 "export onnx-int8 with its parity check: done", "benchmarking: 4/4 (100%)",
+                 "streaming person P00 into student.int8.onnx: done"):
+        assert line in result.stderr, line
     summary = json.loads((out / "stream_summary.json").read_text())
     assert summary["decisions"] > 50 and summary["frames_missing"] == 0
     assert summary["online_accuracy"] > 0.5

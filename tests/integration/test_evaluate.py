@@ -53,7 +53,7 @@ def _write(root, recordings, like):
 
 @pytest.mark.parametrize("scheme", SCHEMES)
 def test_own_training_data_is_excluded_for_every_scheme(lab, scheme):
-    """--split all on the run's own data: each split keeps exactly its test part."""
+    """--windows all on the run's own data: each split keeps exactly its test part."""
     root, metrics = lab
     result = evaluate_run(root / scheme, root / "data", "all")
     for name, trained in metrics[scheme]["splits"].items():
@@ -174,7 +174,7 @@ def test_data_the_run_cannot_take_is_one_clear_error(lab, tmp_path, capsys, what
         evaluate_run(run, tmp_path / what, "all")
     capsys.readouterr()
     with pytest.raises(SystemExit) as done:
-        main(["evaluate", str(run), "--data", str(tmp_path / what), "--split", "all"])
+        main(["evaluate", str(run), "--data", str(tmp_path / what), "--windows", "all"])
     err = capsys.readouterr().err
     assert done.value.code == 1 and "Traceback" not in err
     assert str(tmp_path / what) in err.replace("\n", "")
@@ -227,12 +227,12 @@ WHY = {"missing": "has no identity.json", "version 1": "is format version 1",
 @pytest.mark.parametrize("how", WHY)
 def test_split_all_on_an_unchecked_run_is_refused_unless_allowed(lab, tmp_path, capsys, how):
     """Review items 11 and 12: no record, an old one, or one written on resume cannot say what
-    the models saw; --split all refuses, says why and how to go on; --allow-unchecked scores
-    (screened by the record when there is one) with the reason as a warning; --split test
+    the models saw; --windows all refuses, says why and how to go on; --allow-unchecked scores
+    (screened by the record when there is one) with the reason as a warning; --windows test
     scores the rebuilt test part with the warning."""
     root, metrics = lab
     run = _unchecked_copy(lab, tmp_path, how)
-    with pytest.raises(EdgekdError, match=f"{WHY[how]}.*--split test.*--allow-unchecked"):
+    with pytest.raises(EdgekdError, match=f"{WHY[how]}.*--windows test.*--allow-unchecked"):
         evaluate_run(run, root / "data", "all")
     result = evaluate_run(run, root / "data", "all", allow_unchecked=True)
     assert any(WHY[how] in w for w in result["warnings"]) and result["unchecked"]
@@ -244,7 +244,7 @@ def test_split_all_on_an_unchecked_run_is_refused_unless_allowed(lab, tmp_path, 
     capsys.readouterr()
     for extra, code in (([], 1), (["--allow-unchecked"], 0)):
         with pytest.raises(SystemExit) as done:
-            main(["evaluate", str(run), "--data", str(root / "data"), "--split", "all", *extra])
+            main(["evaluate", str(run), "--data", str(root / "data"), "--windows", "all", *extra])
         assert done.value.code == code
     err = capsys.readouterr().err.replace("\n", "")
     assert "--allow-unchecked" in err and "Traceback" not in err
@@ -264,10 +264,10 @@ def test_fine_tuned_model_inherits_what_its_init_run_saw(lab, tmp_path):
 
 def test_train_on_one_session_test_on_the_others(lab, tmp_path, capsys):
     """The README route: every repetition of S0 trains (validation carved from it); S1 and S2
-    test; evaluate --split all then scores exactly S1 and S2."""
+    test; evaluate --windows all then scores exactly S1 and S2."""
     root, _ = lab
     with pytest.raises(SystemExit) as done:
-        main(["train", "--data", str(root / "data"), "--model", "cnn_tiny", "--split", "session",
+        main(["train", "--data", str(root / "data"), "--model", "cnn_tiny", "--scheme", "session",
               "--train-on", "S0", "--out", str(tmp_path / "by-session"), "--epochs", "1",
               "--hop", "10", "--device", "cpu"])
     assert done.value.code == 0
@@ -283,7 +283,7 @@ def test_train_on_one_session_test_on_the_others(lab, tmp_path, capsys):
     capsys.readouterr()
     with pytest.raises(SystemExit) as done:
         main(["evaluate", str(tmp_path / "by-session"), "--data", str(root / "data"),
-              "--split", "all"])
+              "--windows", "all"])
     out = capsys.readouterr()
     assert done.value.code == 0
     assert "P00: excluded" in out.err and "P00/S0 emg repetitions 0, 1, 2" in out.err

@@ -138,7 +138,8 @@ def test_tensorrt_without_tensorrt_is_a_clear_error(runs):
         pytest.skip("TensorRT is installed here; see test_tensorrt_engine")
     except ImportError:
         pass
-    with pytest.raises(EdgekdError, match=r"needs \['tensorrt'\]"):
+    with pytest.raises(EdgekdError, match=r"needs tensorrt, which is not installed: "
+                                          r"pip install 'edgekd\[tensorrt\]'"):
         export_run(ExportRequest(runs["cnn_tiny"], "tensorrt", precision="fp16"))
     with pytest.raises(EdgekdError, match=r"pip install edgekd\[tensorrt\]"):
         TensorRTBackend(Path("x.plan"))
@@ -169,23 +170,27 @@ EDGE_SCRIPT = textwrap.dedent("""
 
 @pytest.mark.slow
 def test_edge_venv_without_torch_predicts_the_same(runs, data, tmp_path):
-    """A virtualenv with only the edge extra's packages (no torch) loads the artifact through
-    export.runtime and predicts the same classes as the full install."""
+    """A virtualenv with the base (edge) install from the clone, no torch, installs without a pip
+    error, loads the artifact through export.runtime and predicts the same classes as the full
+    install; a command that needs torch says so in one line naming the extra."""
     import tomllib
-    edge = tomllib.loads((REPO / "pyproject.toml").read_text())["project"][
-        "optional-dependencies"]["edge"]
+    base = tomllib.loads((REPO / "pyproject.toml").read_text())["project"]["dependencies"]
     out = tmp_path / "m.int8.onnx"
     export_run(ExportRequest(runs["cnn_tiny"], "onnx-int8", out=out))
     venv = tmp_path / "edge-venv"
     subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
     py = venv / "bin" / "python"
-    env = {**os.environ, "PIP_DISABLE_PIP_VERSION_CHECK": "1"}
-    deps = subprocess.run([py, "-m", "pip", "install", "-q", *edge], capture_output=True,
+    # no PYTHONPATH: the venv must run the installed package (catalog JSON included), not a checkout
+    env = {**{k: v for k, v in os.environ.items() if k != "PYTHONPATH"},
+           "PIP_DISABLE_PIP_VERSION_CHECK": "1"}
+    deps = subprocess.run([py, "-m", "pip", "install", "-q", *base], capture_output=True,
                           text=True, env=env)
     if deps.returncode != 0:
         pytest.skip(f"cannot install the edge packages from the package index: {deps.stderr[-300:]}")
-    subprocess.run([py, "-m", "pip", "install", "-q", "--no-deps", str(REPO)], check=True,
-                   env=env, capture_output=True)
+    install = subprocess.run([py, "-m", "pip", "install", "-q", str(REPO)], env=env,
+                             capture_output=True, text=True)  # what the README shows, with deps
+    assert install.returncode == 0 and "ERROR" not in install.stderr, install.stderr[-2000:]
+    _edge_cli_needs_extra(venv / "bin", env)
     windows = np.random.default_rng(0).normal(size=(32, 8, 52)).astype(np.float32)
     np.save(tmp_path / "w.npy", windows)
     (tmp_path / "edge.py").write_text(EDGE_SCRIPT)
@@ -202,6 +207,20 @@ def test_edge_venv_without_torch_predicts_the_same(runs, data, tmp_path):
     _edge_cli_streams(venv / "bin", out, data, tmp_path, env)
 
 
+def _edge_cli_needs_extra(bin_dir: Path, env: dict) -> None:
+    """A torch-only command on the edge install: exit 1, one line naming the extra. Listing the
+    models for the default input needs no torch (the cached catalog ships in the package)."""
+    listing = subprocess.run([bin_dir / "edgekd", "models"], capture_output=True, text=True,
+                             env=env, timeout=60)
+    assert listing.returncode == 0 and "gpt2" in listing.stdout, listing.stderr[-2000:]
+    result = subprocess.run([bin_dir / "edgekd", "models", "--n-channels", "4"],
+                            capture_output=True, text=True, env=env, timeout=60)
+    assert result.returncode == 1, result.stderr[-2000:]
+    assert result.stderr.strip().splitlines() == [
+        "error: edgekd models needs torch, which is not installed: pip install 'edgekd[train]' "
+        "(from a clone: pip install -e '.[train]')"]
+
+
 def _edge_cli_streams(bin_dir: Path, artifact: Path, data: Path, tmp: Path, env: dict) -> None:
     """The edge host's own commands: an emulated armband on a pty, streamed into the artifact."""
     sim = subprocess.Popen([bin_dir / "edgekd", "simulate", "--source", str(data), "--speed", "4",
@@ -212,19 +231,19 @@ def _edge_cli_streams(bin_dir: Path, artifact: Path, data: Path, tmp: Path, env:
         decisions = tmp / "edge_decisions.jsonl"
         stream = subprocess.run([bin_dir / "edgekd", "stream", "--model", str(artifact), "--port",
                                  port, "--duration", "4", "--no-view", "--no-reconnect",
-                                 "--json", str(decisions)], capture_output=True, text=True,
-                                env=env, timeout=120)
+                                 "--decisions-json", str(decisions)], capture_output=True,
+                                text=True, env=env, timeout=120)
     finally:
         sim.kill()
     assert stream.returncode == 0, stream.stderr[-2000:]
     assert decisions.read_text().count("\n") > 10
 
 
-def test_readme_edge_install_line_matches_the_edge_extra():
+def test_readme_edge_install_names_the_base_dependencies():
     import re
     import tomllib
-    edge = tomllib.loads((REPO / "pyproject.toml").read_text())["project"][
-        "optional-dependencies"]["edge"]
-    names = [re.split(r"[<>=\[]", spec)[0] for spec in edge]
-    line = f"pip install --no-deps edgekd && pip install {' '.join(names)}"
-    assert line in (REPO / "README.md").read_text()
+    project = tomllib.loads((REPO / "pyproject.toml").read_text())["project"]
+    names = [re.split(r"[<>=\[]", spec)[0] for spec in project["dependencies"]]
+    readme = (REPO / "README.md").read_text()
+    assert f"{', '.join(names[:-1])} and {names[-1]}, no\ntorch" in readme
+    assert "pip install -e .          # in the edgekd clone: the edge install" in readme

@@ -47,6 +47,7 @@ def _stream(root, url, *args):
     summary = root / "summary.json"
     result = subprocess.run([sys.executable, "-m", "edgekd", "stream", "--model",
                              str(root / "student.int8.onnx"), "--port", url, "--no-view",
+                             "--vote", "1",   # window by window, as the offline pipeline
                              "--ground-truth", str(root / "gt"), "--summary-json",
                              str(summary), *args], capture_output=True, text=True, timeout=300)
     assert result.returncode == 0, result.stderr[-3000:]
@@ -64,7 +65,7 @@ def _offline_accuracy(root):
 
 def test_online_accuracy_matches_offline_without_losses(setup):
     sim, url = _simulate(setup)
-    report = _stream(setup, url, "--json", str(setup / "decisions.jsonl"))
+    report = _stream(setup, url, "--decisions-json", str(setup / "decisions.jsonl"))
     assert sim.wait(timeout=60) == 0           # the emulator leaves with the host
     offline = _offline_accuracy(setup)
     assert report["ended_by"] == "the device ended the stream" and report["lossy"] is False
@@ -91,10 +92,10 @@ def test_injected_faults_are_counted_exactly(setup):
 
 def test_record_and_replay_give_identical_decisions(setup):
     sim, url = _simulate(setup)
-    _stream(setup, url, "--record", str(setup / "session.rec"), "--json",
+    _stream(setup, url, "--record", str(setup / "session.rec"), "--decisions-json",
             str(setup / "live.jsonl"))
     sim.wait(timeout=60)
-    replay = _stream(setup, f"replay://{setup / 'session.rec'}?speed=0", "--json",
+    replay = _stream(setup, f"replay://{setup / 'session.rec'}?speed=0", "--decisions-json",
                      str(setup / "replayed.jsonl"))
     live = [json.loads(x) for x in (setup / "live.jsonl").read_text().splitlines()]
     again = [json.loads(x) for x in (setup / "replayed.jsonl").read_text().splitlines()]
@@ -134,7 +135,7 @@ def test_ctrl_c_ends_the_session_cleanly_with_a_summary(setup):
     summary, decisions = setup / "interrupted.json", setup / "interrupted.jsonl"
     proc = subprocess.Popen([sys.executable, "-m", "edgekd", "stream", "--model",
                              str(setup / "student.int8.onnx"), "--port", url, "--no-view",
-                             "--json", str(decisions), "--summary-json", str(summary)],
+                             "--decisions-json", str(decisions), "--summary-json", str(summary)],
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     # interrupt mid-stream: once decisions flow (a fixed sleep raced start-up on a loaded machine)
     deadline = time.monotonic() + 120

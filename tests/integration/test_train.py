@@ -80,7 +80,7 @@ def test_existing_run_refused_without_resume(synth_dir, tmp_path):
 
 
 def _cli(data, out, *extra):
-    return [sys.executable, "-m", "edgekd", "train", "--data", str(data), "--format", "npz",
+    return [sys.executable, "-m", "edgekd", "train", "--data", str(data), "--reader", "npz",
             "--model", "cnn_tiny",
             "--out", str(out), "--hop", "10", "--epochs", "12", "--patience", "0",
             "--device", "cpu", *extra]

@@ -1,16 +1,16 @@
-"""Readers, chosen by auto-detection of the layout or forced by name (``--format``)."""
+"""Readers, chosen by auto-detection of the layout or forced by name (``--reader``)."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
-from edgekd.data.readers import csv_reader, edf, myo, ninapro, npz  # noqa: F401  (registers)
+from edgekd.data.readers import csv_reader, edf, myo, ninapro, npz, xdf  # noqa: F401  (registers)
 from edgekd.data.readers.base import READERS, ReaderOptions, describe_tree
 from edgekd.data.recording import Dataset
 from edgekd.errors import DataFormatError
 
 # Most specific layouts first: a native dataset folder also holds no csv, a Myo tree no .mat.
-DETECTION_ORDER = ["npz", "myo-dat", "ninapro", "edf", "csv"]
+DETECTION_ORDER = ["npz", "myo-dat", "ninapro", "xdf", "edf", "csv"]
 
 
 def detect_format(root: str | Path) -> str:
@@ -24,8 +24,9 @@ def detect_format(root: str | Path) -> str:
             return name
     raise DataFormatError(root, "unknown layout: looked for dataset.json (npz), "
                                 "**/classe_<i>.dat (myo-dat), **/*.mat (ninapro), "
-                                "**/*.edf|*.bdf (edf) and **/*.csv|*.tsv|*.txt (csv); "
-                                f"{describe_tree(root)}; or pass --format")
+                                "**/*.xdf (xdf), **/*.edf|*.bdf (edf) and "
+                                f"**/*.csv|*.tsv|*.txt (csv); {describe_tree(root)}; "
+                                "or pass --reader")
 
 
 def read_dataset(path: str | Path, format: str | None = None,

@@ -43,7 +43,8 @@ def test_simulate_refuses_bad_options(capsys, argv, expected):
     (["--baud", "-5"], "--baud -5: must be > 0"),
     (["--ground-truth", "nope"], "--ground-truth nope: nope.npz not found"),
     (["--model", "missing.onnx"], "missing.onnx: artifact not found"),
-    (["--json", "/nonexistent-dir/d.jsonl"], "--json /nonexistent-dir/d.jsonl: cannot write"),
+    (["--decisions-json", "/nonexistent-dir/d.jsonl"],
+     "--decisions-json /nonexistent-dir/d.jsonl: cannot write"),
 ])
 def test_stream_refuses_bad_options(capsys, argv, expected):
     _fails(capsys, ["stream", "--port", "loop://", "--no-view", *argv], expected)
@@ -74,3 +75,32 @@ def test_a_lossy_run_says_so(capsys):
     err = " ".join(capsys.readouterr().err.split())
     assert "a lossy run (host_dropped_bytes=4096); figures above were computed on what arrived" \
         in err
+
+
+def test_simulate_never_picks_one_of_several_sessions_silently(capsys, tmp_path):
+    from edgekd.data import native
+    from edgekd.data.synth import SynthConfig, synthesize
+    native.write_dataset(synthesize(SynthConfig(people=1, sessions=2, hold_s=2.0, repetitions=1,
+                                                gestures=2)), tmp_path / "d")
+    _fails(capsys, ["simulate", "--source", str(tmp_path / "d")],
+           "2 recordings match; choose one with --person and --session, ideally a session the "
+           "model was not trained on (have P00/S0, P00/S1)")
+    _fails(capsys, ["simulate", "--source", str(tmp_path / "d"), "--session", "S7"],
+           "no recording for person=None session=S7 (have P00/S0, P00/S1)")
+
+
+@pytest.mark.parametrize("argv,expected", [
+    (["--port", "lsl://x", "--protocol", "cyton"], "--protocol: lsl:// delivers decoded samples"),
+    (["--port", "brainflow://synthetic", "--record", "x.rec"], "--record: brainflow:// delivers"),
+    (["--port", "brainflow://synthetc"], "did you mean 'synthetic'"),
+    (["--port", "brainflow://synthetic?serial_prt=/dev/x"], "did you mean 'serial_port'"),
+    (["--port", "lsl://", ], "expected lsl://NAME"),
+    (["--port", "loop://", "--udp", "127.0.0.1:9", "--udp-format", "json"],
+     "--udp-format 'json': expected one of predictions, probabilities"),
+])
+def test_stream_refuses_bad_sources(capsys, argv, expected):
+    if "brainflow://" in argv[1]:
+        pytest.importorskip("brainflow", reason="brainflow (the brainflow extra) is not installed")
+    if argv[1].startswith("lsl://") and "--protocol" not in argv:
+        pytest.importorskip("pylsl", reason="pylsl (the lsl extra) is not installed")
+    _fails(capsys, ["stream", "--no-view", *argv], expected)
