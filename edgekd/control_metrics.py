@@ -124,7 +124,7 @@ def policy_metrics(y, recording, ends, probs, labels_of, fs: float, rest: int | 
     probabilities ``probs`` [n, classes] into decisions; the metrics above are computed over
     all windows (``y`` [n], -1: not scored; ``recording``/``ends`` [n]), the onset latency on
     each recording's per-sample labels ``labels_of(recording)``."""
-    from firmware_bridge.decision import DecisionPolicy
+    from edgekd.decision_policy import DecisionPolicy
     y, recording, ends = (np.asarray(a, np.int64) for a in (y, recording, ends))
     ys, ds, onsets, latencies = [], [], 0, []
     for r in np.unique(recording):

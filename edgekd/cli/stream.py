@@ -11,7 +11,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from edgekd.cli.console import err_console
-from firmware_bridge.decision import DEFAULT_THRESHOLD, DEFAULT_VOTE
+from edgekd.decision_policy import DEFAULT_THRESHOLD, DEFAULT_VOTE
 
 Opt = typer.Option
 

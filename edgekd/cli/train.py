@@ -14,7 +14,7 @@ from rich.table import Table
 
 from edgekd.cli import train_options as O
 from edgekd.cli.console import console, print_warning
-from firmware_bridge.decision import DEFAULT_THRESHOLD, DEFAULT_VOTE
+from edgekd.decision_policy import DEFAULT_THRESHOLD, DEFAULT_VOTE
 
 Opt = typer.Option
 

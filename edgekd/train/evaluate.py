@@ -24,7 +24,7 @@ from edgekd.train.loop import predict_logits
 from edgekd.train.metrics import classification_metrics, mean_sd
 from edgekd.train.runs import checkpoint_spec, load_model, split_models
 from edgekd.train.seen import NOT_RECORDED, Identity, load_identity, name_clashes, screen
-from firmware_bridge.decision import DecisionPolicy
+from edgekd.decision_policy import DecisionPolicy
 
 PARTS = ("test", "all")
 

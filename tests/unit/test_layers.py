@@ -16,15 +16,18 @@ ROOT = Path(__file__).resolve().parents[2]
 PACKAGES = ("edgekd", "firmware_bridge", "export")
 
 # Floor of each group; a group is the longest prefix listed here that names the module.
-FLOORS: dict[str, int] = {
+FLOORS: dict[str, float] = {
     # 0-1: foundation, imported by everyone (errors; version, registries, atomic writes, units)
     "edgekd.errors": 0,
     "edgekd": 1, "edgekd.registry": 1, "edgekd.atomic": 1, "edgekd.units": 1,
     "edgekd.extras": 1, "edgekd.provenance": 1,  # which extra a module needs; git/versions
     # 2: signal processing, numpy/scipy only
     "edgekd.signal": 2,
-    # 3: metrics of a decision stream against per-sample labels (numpy + edgekd.signal)
-    "edgekd.control_metrics": 3,
+    # 3: confidence rejection and majority vote (numpy only): the live path runs it and the
+    # offline scoring replays it
+    "edgekd.decision_policy": 3,
+    # 3.5: metrics of a decision stream against per-sample labels (numpy + edgekd.signal)
+    "edgekd.control_metrics": 3.5,
     # 4: side by side, never importing each other
     "edgekd.data": 4, "edgekd.models": 4, "edgekd.plots": 4, "edgekd.profiling": 4,
     "firmware_bridge": 4,
@@ -51,10 +54,6 @@ KNOWN_EXCEPTIONS = {
     # issue 14 item 2: KDConfig lives in train/config.py and checks the loss name against the
     # distillation loss registry; it should move to edgekd.distill.
     ("edgekd.train.config", "edgekd.distill.losses"),
-    # control_metrics replays firmware_bridge's DecisionPolicy to score thresholds and votes
-    # offline, while firmware_bridge.runner scores a live session with control_metrics: a
-    # cycle. The policy (numpy only) belongs on a lower floor that both import.
-    ("edgekd.control_metrics", "firmware_bridge.decision"),
 }
 
 
