@@ -21,8 +21,9 @@ def tensorrt_module():
     try:
         import tensorrt as trt
     except ImportError:
-        raise EdgekdError("TensorRT is not installed; pip install -e '.[tensorrt]' in the edgekd "
-                          "clone (needs an NVIDIA GPU and NVIDIA's package index)") from None
+        raise EdgekdError("TensorRT is not installed: pip install 'edgekd[tensorrt]' (from a "
+                          "clone: pip install -e '.[tensorrt]'; needs an NVIDIA GPU and "
+                          "NVIDIA's package index)") from None
     return trt
 
 

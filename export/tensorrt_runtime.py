@@ -27,15 +27,17 @@ def cudart():
             return runtime
         except ImportError:
             raise EdgekdError("running TensorRT engines needs cuda-python: "
-                              "pip install -e '.[tensorrt]' in the edgekd clone") from None
+                              "pip install 'edgekd[tensorrt]' (from a clone: "
+                              "pip install -e '.[tensorrt]')") from None
 
 
 def _tensorrt():
     try:
         import tensorrt as trt
     except ImportError:
-        raise EdgekdError("TensorRT is not installed; pip install -e '.[tensorrt]' in the edgekd "
-                          "clone (on a machine with an NVIDIA GPU)") from None
+        raise EdgekdError("TensorRT is not installed: pip install 'edgekd[tensorrt]' (from a "
+                          "clone: pip install -e '.[tensorrt]'; on a machine with an NVIDIA "
+                          "GPU)") from None
     return trt
 
 

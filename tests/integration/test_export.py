@@ -141,7 +141,8 @@ def test_tensorrt_without_tensorrt_is_a_clear_error(runs):
     with pytest.raises(EdgekdError, match=r"needs tensorrt, which is not installed: "
                                           r"pip install 'edgekd\[tensorrt\]'"):
         export_run(ExportRequest(runs["cnn_tiny"], "tensorrt", precision="fp16"))
-    with pytest.raises(EdgekdError, match=r"pip install edgekd\[tensorrt\]"):
+    with pytest.raises(EdgekdError, match=r"pip install 'edgekd\[tensorrt\]' \(from a clone: "
+                                          r"pip install -e '\.\[tensorrt\]'"):
         TensorRTBackend(Path("x.plan"))
 
 
