@@ -32,13 +32,21 @@ def stream(
     ground_truth: Annotated[Optional[Path], Opt(help="Labels written by `edgekd simulate` (online accuracy).")] = None,
     view: Annotated[bool, Opt(help="Live terminal view.")] = True,
     summary_json: Annotated[Optional[Path], Opt(help="Also write the end-of-session summary as JSON.")] = None,
+    self_check: Annotated[bool, Opt("--self-check/--no-self-check", help="Replay the artifact's reference windows first; refuse it if it does not reproduce its checkpoint here.")] = True,
 ) -> None:
     """Recognise gestures live: armband → firmware_bridge → the deployed student → decisions."""
-    from export.runtime import read_metadata
+    import os
+
+    from export.runtime import load
     from firmware_bridge.session import StreamOptions, run_stream
     from firmware_bridge.sinks import JsonLinesSink, LslSink, UdpLibEmgSink
 
-    labels = read_metadata(model)["label_names"]
+    checked = load(model, self_check=self_check)     # refuses here, before the port opens
+    err_console.print(checked.self_check.summary(), soft_wrap=True)
+    # firmware_bridge's session loads the artifact again; it takes the choice from the process
+    # environment (export.runtime.load's EDGEKD_SELF_CHECK)
+    os.environ["EDGEKD_SELF_CHECK"] = "1" if self_check else "0"
+    labels = checked.label_names
     sinks = []
     if json_out:
         sinks.append(JsonLinesSink(json_out, labels))
