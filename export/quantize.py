@@ -58,15 +58,21 @@ def op_types(path: str | Path) -> set[str]:
 
 def quantize_int8(fp32: Path, out: Path, calib_windows: np.ndarray, input_name: str,
                   calib_method: str = "minmax", symmetric: bool = False,
-                  recipe: str = "auto", full_range_weights: bool = False) -> dict:
+                  recipe: str = "auto", full_range_weights: bool = False,
+                  unsigned_weights: bool = False) -> dict:
     """Write the int8 model to ``out``; returns the quantization settings and op report.
-    ``recipe``: ``auto`` (by architecture, see the module doc) or ``static-qdq``."""
+    ``recipe``: ``auto`` (by architecture, see the module doc) or ``static-qdq``.
+    ``unsigned_weights``: uint8 weights (the docs' U8U8 format; measured in
+    benchmarks/int8_recipes, not a default)."""
     from onnxruntime.quantization import (CalibrationMethod, QuantFormat, QuantType,
                                           quantize_dynamic, quantize_static)
     from onnxruntime.quantization.shape_inference import quant_pre_process
 
+    from export.ortlib import onnxruntime
+    onnxruntime()   # telemetry off before the quantizer's own sessions start
     if recipe not in ("auto", "static-qdq"):
         raise EdgekdError(f"INT8 recipe {recipe!r}: expected auto or static-qdq")
+    weight_type = QuantType.QUInt8 if unsigned_weights else QuantType.QInt8
     pre = out.with_name(out.stem + ".pre.onnx")
     quant_pre_process(str(fp32), str(pre))
     ops = op_types(pre)
@@ -75,8 +81,7 @@ def quantize_int8(fp32: Path, out: Path, calib_windows: np.ndarray, input_name: 
         if recipe == "auto" and ops & {"LSTM", "GRU"}:
             recipe = "dynamic"
             quantize_dynamic(str(pre), str(out), per_channel=False,
-                             reduce_range=not full_range_weights,
-                             weight_type=QuantType.QInt8)
+                             reduce_range=not full_range_weights, weight_type=weight_type)
             if "GRU" in ops:
                 notes.append("GRU: onnxruntime has no GRU quantizer; the GRU runs in float")
             if "Gemm" in ops:
@@ -93,10 +98,10 @@ def quantize_int8(fp32: Path, out: Path, calib_windows: np.ndarray, input_name: 
             act = QuantType.QInt8 if symmetric else QuantType.QUInt8
             quantize_static(str(pre), str(out), _WindowReader(calib_windows, input_name),
                             quant_format=QuantFormat.QDQ, per_channel=True,
-                            reduce_range=not full_range_weights, activation_type=act, weight_type=QuantType.QInt8,
-                            calibrate_method=method,
+                            reduce_range=not full_range_weights, activation_type=act,
+                            weight_type=weight_type, calibrate_method=method,
                             extra_options={"ActivationSymmetric": symmetric,
-                                           "WeightSymmetric": True})
+                                           "WeightSymmetric": not unsigned_weights})
     finally:
         pre.unlink(missing_ok=True)
     report = int8_op_report(out)
@@ -104,7 +109,8 @@ def quantize_int8(fp32: Path, out: Path, calib_windows: np.ndarray, input_name: 
             if recipe == "static-qdq" else 0, "calibration_method": calib_method
             if recipe == "static-qdq" else None, "symmetric_activations": symmetric,
             "per_channel_weights": recipe == "static-qdq",
-            "weight_bits": 8 if full_range_weights else 7, "export_host": int8_isa(),
+            "weight_bits": 8 if full_range_weights else 7,
+            "weight_type": "uint8" if unsigned_weights else "int8", "export_host": int8_isa(),
             "ops": report, "notes": notes}
 
 

@@ -30,6 +30,8 @@ from export import selfcheck
 from export.ort_backend import OrtBackend, softmax
 from export.ortlib import onnxruntime
 
+_F32 = np.dtype(np.float32)
+
 
 class Predictor:
     """A loaded artifact: its metadata, its preprocessing, a backend and its self-check."""
@@ -54,9 +56,11 @@ class Predictor:
         return self.backend.run(self._checked(windows))
 
     def _checked(self, windows: np.ndarray) -> np.ndarray:
-        x = windows if isinstance(windows, np.ndarray) and windows.dtype == np.float32 \
+        # written for speed: this runs once per decision (~1 µs of a ~25 µs call)
+        x = windows if type(windows) is np.ndarray and windows.dtype is _F32 \
             else np.asarray(windows, dtype=np.float32)
-        if x.ndim != 3 or x.shape[1:] != self._shape:
+        shape = x.shape
+        if len(shape) != 3 or shape[1] != self._shape[0] or shape[2] != self._shape[1]:
             raise EdgekdError(f"expected windows [batch, {self._shape[0]}, {self._shape[1]}], "
                               f"got {x.shape}")
         return x

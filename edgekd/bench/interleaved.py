@@ -54,3 +54,30 @@ def block_ratio(result: dict, slow: str, fast: str) -> dict:
     """``slow``/``fast`` p50 ratio per block: median, min and max."""
     r = result["block_p50"][slow] / result["block_p50"][fast]
     return {"median": float(np.median(r)), "min": float(r.min()), "max": float(r.max())}
+
+
+def ort_iobinding_call(path, window: np.ndarray, threads: int = 1) -> Callable[[], object]:
+    """The tuned-ORT baseline: the artifact in a plain onnxruntime session set up as a careful
+    user would (one thread, sequential, full optimisation), the window already in a bound
+    input buffer, the logits written into a preallocated bound output: one call is one
+    ``run_with_iobinding``, no edgekd code on the path."""
+    from export.ortlib import onnxruntime
+    ort = onnxruntime()
+    opts = ort.SessionOptions()
+    opts.intra_op_num_threads, opts.inter_op_num_threads = threads, 1
+    opts.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
+    opts.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+    opts.log_severity_level = 3
+    session = ort.InferenceSession(str(path), opts, providers=["CPUExecutionProvider"])
+    x = np.ascontiguousarray(window, dtype=np.float32)
+    out_meta = session.get_outputs()[0]
+    out = np.empty((x.shape[0], int(out_meta.shape[-1])), dtype=np.float32)
+    binding = session.io_binding()
+    binding.bind_cpu_input(session.get_inputs()[0].name, x)
+    binding.bind_output(out_meta.name, "cpu", 0, np.float32, list(out.shape), out.ctypes.data)
+    keep = (x, out)   # the bound buffers must outlive the binding
+
+    def call():
+        session.run_with_iobinding(binding)
+        return keep[1]
+    return call

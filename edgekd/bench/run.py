@@ -54,7 +54,8 @@ def check_device(opts: BenchOptions) -> None:
             raise ConfigError("--device cuda: torch sees no CUDA GPU")
     onnx_rows = runs and any(f.startswith("onnx") for f in opts.formats)
     if onnx_rows or any(Path(p).suffix == ".onnx" for p in opts.inputs):
-        import onnxruntime as ort
+        from export.ortlib import onnxruntime
+        ort = onnxruntime()
         if "CUDAExecutionProvider" not in ort.get_available_providers():
             raise ConfigError("--device cuda: this onnxruntime has no CUDA provider (install "
                               "onnxruntime-gpu), or bench only --formats torch,tensorrt")
