@@ -34,7 +34,11 @@ _F32 = np.dtype(np.float32)
 
 
 class Predictor:
-    """A loaded artifact: its metadata, its preprocessing, a backend and its self-check."""
+    """A loaded artifact: its metadata, its preprocessing, a backend and its self-check.
+
+    The backend reuses preallocated input/output buffers between calls (results are returned
+    as fresh arrays), so one Predictor serves one thread: load one per thread to run several.
+    """
 
     def __init__(self, path: Path, meta: dict, backend,
                  self_check: selfcheck.SelfCheckResult | None = None):
