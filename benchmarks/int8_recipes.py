@@ -157,10 +157,12 @@ def to_markdown(result: dict) -> str:
                 f"{s['accuracy_delta_pp']['mean']:+.2f} ({s['accuracy_delta_pp']['worst']:+.2f})"
                 f" | {s['rel_error_here']['mean']:.4f} | {s['p50_us']['mean']:.0f} |")
     d = result["default_check"]
-    lines += ["", f"Default recipe {DEFAULT_RECIPE}: worst per-person agreement here "
-              f"{d['worst_agreement_here']:.4f} ({d['worst_agreement_model']}), on any CPU "
-              f"{d['worst_agreement_graph']:.4f}; every student >= 0.99: "
-              f"{'yes' if d['all_students_ge_0_99'] else 'NO'}. Load average during the timing "
+    lines += ["", f"Default recipe {DEFAULT_RECIPE}: every student's mean agreement >= 0.99 "
+              f"here: {'yes' if d['all_students_mean_ge_0_99'] else 'NO'} (lowest "
+              f"{d['worst_mean_agreement_here']:.4f}); every person of every student >= 0.99: "
+              f"{'yes' if d['all_students_ge_0_99'] else 'no'} (worst person "
+              f"{d['worst_agreement_here']:.4f}, {d['worst_agreement_model']}; on any CPU "
+              f"{d['worst_agreement_graph']:.4f}). Load average during the timing "
               f"{result['load_average']}: latencies are indicative only."]
     return "\n".join(lines) + "\n"
 
@@ -173,7 +175,15 @@ def main() -> None:
         e.name for e in list_models("student") if not e.name.endswith("_tiny"))))
     ap.add_argument("--epochs", type=int, default=30)
     ap.add_argument("--work", type=Path, default=HERE / "runs")
+    ap.add_argument("--render-only", action="store_true",
+                    help="rewrite the markdown (and the default check) from the committed JSON")
     args = ap.parse_args()
+    if args.render_only:
+        result = json.loads((HERE / "results/int8_recipes.json").read_text())
+        result["default_check"] = default_check(result)
+        (HERE / "results/int8_recipes.json").write_text(json.dumps(result, indent=2) + "\n")
+        (HERE / "results/int8_recipes.md").write_text(to_markdown(result))
+        return
     torch.set_num_threads(1)
     data, data_name = data_path(args.data, args.work)
     people = args.people.split(",")
@@ -200,10 +210,13 @@ def default_check(result: dict) -> dict:
     worst = {m: r["summary"][DEFAULT_RECIPE] for m, r in result["models"].items()}
     model = min(worst, key=lambda m: worst[m]["agreement_here"]["worst"])
     return {"recipe": DEFAULT_RECIPE,
+            "worst_mean_agreement_here": min(w["agreement_here"]["mean"] for w in worst.values()),
             "worst_agreement_here": worst[model]["agreement_here"]["worst"],
             "worst_agreement_model": model,
             "worst_agreement_graph": min(w["agreement_graph"]["worst"] for w in worst.values()
                                          if w["agreement_graph"]),
+            "all_students_mean_ge_0_99": all(w["agreement_here"]["mean"] >= 0.99
+                                             for w in worst.values()),
             "all_students_ge_0_99": all(w["agreement_here"]["worst"] >= 0.99
                                         for w in worst.values())}
 

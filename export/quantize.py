@@ -12,11 +12,16 @@ without VNNI (AVX2 only: AMD Zen 1-3, older Intel) onnxruntime multiplies u8 act
 weights with VPMADDUBSW, whose 16-bit pairwise sums saturate with full 8-bit weights
 (255·127·2 > 32767): the onnxruntime quantization docs name this and prescribe reduce_range or
 U8U8. An artifact must hold on every CPU that loads it, not only on the one that exported it,
-so the default is the recipe that cannot saturate anywhere (255·63·2 < 32767). Measured on the
-demo's cnn students on such a CPU (top-1 agreement with torch, 4 people): 8-bit weights
-0.87-1.00, reduce_range 0.992-1.00, symmetric s8 activations 0.946-1.00, U8U8 0.990-0.997 and
-~20 % slower. ``full_range_weights=True`` keeps 8-bit weights for hosts known to have VNNI or
-ARM dot-product instructions (the artifact records the export host's ISA).
+so the default is the recipe that cannot saturate anywhere (255·63·2 < 32767). The docs call
+S8S8 QDQ the first choice, but onnxruntime turns s8 activations back into u8 on x86, so S8S8
+saturates the same way there. Measured for every student of the zoo on 8 real Myo people on
+such a CPU (benchmarks/int8_recipes): the 7-bit default has the best or near-best mean top-1
+agreement of the five recipes for every student (0.995-0.9999), equal to its saturation-free
+reference; 8-bit weights lose up to 0.5 pp of agreement here (tcn, gru), S8S8 up to 3.5 pp on
+one person (micro_cnn) and is 30-150 % slower; U8U8 is about as good and up to 40 % slower.
+(The demo's cnn students: 8-bit weights 0.87-1.00, 7-bit 0.992-1.00.) ``full_range_weights=True``
+keeps 8-bit weights for hosts known to have VNNI or ARM dot-product instructions (the artifact
+records the export host's ISA, and its self-check refuses it where it saturates).
 * GRU → ORT has no GRU quantizer: the GRU stays float, and the report says so.
 TensorRT takes Q/DQ nodes only, so its builds ask for ``recipe="static-qdq"`` whatever the ops:
 convolutions and matmuls get Q/DQ and a recurrent layer stays float.
