@@ -128,7 +128,8 @@ def comparison_markdown(c: dict, h: dict) -> str:
     r, s, p = c["edgekd_vs_tuned_ort"], c["speedup_vs_torch"], c["push_vs_predict"]
     met = h["targets_met"]
     lines += ["", f"Per-block medians: edgekd runtime / tuned ORT {r['median']:.2f}x (target <= "
-              f"{TARGETS['edgekd_vs_tuned_ort_max']}: {'met' if met['edgekd_vs_tuned_ort'] else 'NOT met'});"
+              f"{TARGETS['edgekd_vs_tuned_ort_max']}: "
+              f"{'met' if met['edgekd_vs_tuned_ort'] else 'NOT met'});"
               f" torch eager / edgekd runtime {s['median']:.1f}x (blocks {s['min']:.1f}-"
               f"{s['max']:.1f}x; target >= {TARGETS['speedup_vs_torch_min']:.0f}x: "
               f"{'met' if met['speedup_vs_torch'] else 'NOT met'}); edgekd p50 "

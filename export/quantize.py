@@ -17,9 +17,9 @@ S8S8 QDQ the first choice, but onnxruntime's x86 kernels turn s8 activations bac
 (QDQS8ToU8Transformer), so S8S8 saturates the same way there. Measured for every student of
 the zoo on 8 real Myo people on such a CPU (benchmarks/int8_recipes): the 7-bit default has
 the best or near-best mean top-1 agreement of the five recipes for every student
-(0.995-0.9999), equal to its saturation-free reference; 8-bit weights lose up to 0.5 pp of mean agreement here (tcn), S8S8 up to 3.5 pp on
-one person (micro_cnn) and its conv students are 30-150 % slower; U8U8 is about as good and
-up to 40 % slower (timed under load).
+(0.995-0.9999), equal to its saturation-free reference; 8-bit weights lose up to 0.5 pp of
+mean agreement here (tcn), S8S8 up to 3.5 pp on one person (micro_cnn) and its conv students
+are 30-150 % slower; U8U8 is about as good and up to 40 % slower (timed under load).
 (The demo's cnn students: 8-bit weights 0.87-1.00, 7-bit 0.992-1.00.) ``full_range_weights=True``
 keeps 8-bit weights for hosts known to have VNNI or ARM dot-product instructions (the artifact
 records the export host's ISA, and its self-check refuses it where it saturates).
