@@ -26,6 +26,8 @@ SECTIONS = [  # (title, results file, command)
      "python -m benchmarks.distill_crossfit"),
     ("INT8 export of the CNN student (22 people)", "export_myo.md",
      "python -m benchmarks.export_myo"),
+    ("INT8 recipes for every student in the zoo, on this CPU and on any CPU",
+     "int8_recipes.md", "python -m benchmarks.int8_recipes"),
     ("Latency, size and accuracy per format (one person's split, 1 thread, 1 core)",
      "bench_myo.md", "python -m benchmarks.bench_myo"),
     ("The students on the armband's microcontroller: the C library (Cortex-M4, 22 people)",

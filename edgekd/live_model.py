@@ -19,18 +19,20 @@ SETTLE_TOL = 1e-2
 
 
 def load_stream_model(path: str | Path, hop: int | None = None, threads: int = 1,
-                      cache_dir: str | Path | None = None) -> StreamModel:
+                      cache_dir: str | Path | None = None,
+                      self_check: bool | None = None) -> StreamModel:
     """An artifact as a :class:`StreamModel`: each ``new_stream()`` is a fresh
     ``StreamingPredictor`` (its own filter state) on one loaded predictor."""
     from export.runtime import StreamingPredictor, load
 
     if hop is not None and hop < 1:
         raise ConfigError(f"--hop {hop}: must be >= 1 sample")
-    predictor = load(path, threads=threads, cache_dir=cache_dir)
+    predictor = load(path, threads=threads, cache_dir=cache_dir, self_check=self_check)
     spec = predictor.spec
     settle = CausalFilter(spec.filters, spec.fs, spec.n_chans).settle_samples(SETTLE_TOL)
     return StreamModel(n_chans=spec.n_chans, fs=spec.fs, window=spec.window.window,
                        hop=hop or spec.window.hop, label_names=tuple(predictor.label_names),
                        new_stream=lambda: StreamingPredictor(predictor, hop),
                        settle_samples=settle,
-                       channel_names=tuple(map(str, predictor.metadata.get("channels", ()))))
+                       channel_names=tuple(map(str, predictor.metadata.get("channels", ()))),
+                       self_check=predictor.self_check.summary())

@@ -5,6 +5,7 @@ parity against torch through the torch-free runtime, and only then move the arti
 from __future__ import annotations
 
 import json
+import logging
 import shutil
 import tempfile
 from dataclasses import dataclass
@@ -17,6 +18,8 @@ from edgekd.atomic import write_json_atomic
 from edgekd.errors import ConfigError, EdgekdError
 from export import metadata as md
 from export.formats import FORMATS, ExportFormat, check_options
+
+log = logging.getLogger("edgekd.export")
 
 DEFAULT_MIN_AGREEMENT = {"onnx": 0.999, "onnx-fp16": 0.99, "onnx-int8": 0.97, "tensorrt": 0.97}
 
@@ -39,7 +42,12 @@ class ExportRequest:
     float_filters: bool | None = None  # c: float32 filters (FPU targets)
 
 
-def export_run(req: ExportRequest) -> dict:
+N_STEPS = 5
+
+
+def export_run(req: ExportRequest, on_step=None) -> dict:
+    """Export, check parity, embed the self-check; ``on_step(i, n, description)`` is called as
+    each of the ``N_STEPS`` steps starts (the CLI shows it as a progress bar)."""
     fmt = FORMATS.get(req.format)
     check_options(fmt, {"calib_windows": req.calib_windows, "calib_method": req.calib_method,
                         "precision": req.precision, "symmetric": req.symmetric,
@@ -55,20 +63,29 @@ def export_run(req: ExportRequest) -> dict:
     if fmt.name == "c":
         from export.c.pipeline import export_c
         return export_c(req)
+    step = _stepper(on_step)
+    step("load the checkpoint and rebuild its split")
     ckpt_path, split_name = choose_checkpoint(req.run_dir, req.split)
     model, ck, prepared = _load_split(ckpt_path, split_name, req.data)
     out = req.out or req.run_dir / "export" / f"{_safe(split_name)}{fmt.suffix}"
+    threshold = req.min_agreement or DEFAULT_MIN_AGREEMENT[fmt.name]
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
-        artifact, quant = _build(fmt, req, model, prepared, tmp)
+        artifact, quant = _build(fmt, req, model, prepared, tmp, step)
         meta = _metadata(fmt, ck, ckpt_path, quant)
         _attach(artifact, meta)
-        report = parity_report(model, artifact, prepared, fmt.name, tmp / "fp32.onnx")
+        step("check parity with the torch checkpoint on held-out windows")
+        ref = torch_logits(model, prepared.test.x)
+        report = parity_report(model, artifact, prepared, fmt.name, tmp / "fp32.onnx", ref)
         report.update({"artifact": str(out), "format": fmt.name, "checkpoint": str(ckpt_path),
-                       "split": split_name, "quantization": quant})
-        threshold = req.min_agreement or DEFAULT_MIN_AGREEMENT[fmt.name]
-        report["min_agreement"] = threshold
-        report["passed"] = report["top1_agreement"] >= threshold
+                       "split": split_name, "quantization": quant, "min_agreement": threshold})
+        step("embed the self-check and replay it")
+        report["self_check"] = embed_self_check(model, artifact, meta, prepared, ref, threshold,
+                                                tmp)
+        report["passed"] = (report["top1_agreement"] >= threshold
+                            and report["self_check"]["status"] == "passed")
+        # the size ratio compares models; the self-check record is a fixed extra (~10 KiB)
+        report["model_bytes"], report["size_bytes"] = report["size_bytes"], _size(artifact)
         placed = _place(artifact, out, report["passed"] or req.force)
     report["written"] = placed
     if placed:   # the model card travels with the artifact (export/model_card.py)
@@ -76,10 +93,30 @@ def export_run(req: ExportRequest) -> dict:
         report["model_card"] = str(write_model_card(out, meta, report, req.run_dir))
     _save_report(out.parent / "export_report.json", out.name, report)
     if not report["passed"] and not req.force:
-        raise EdgekdError(f"parity check failed: top-1 agreement {report['top1_agreement']:.4f} "
-                          f"< {threshold} with the torch checkpoint; artifact not written "
-                          f"(report: {out.parent / 'export_report.json'}; --force writes it)")
+        raise EdgekdError(_failure(report, out))
     return report
+
+
+def _stepper(on_step):
+    count = iter(range(1, N_STEPS + 1))
+
+    def step(description: str) -> None:
+        i = next(count)
+        log.info("export step %d/%d: %s", i, N_STEPS, description)
+        if on_step:
+            on_step(i, N_STEPS, description)
+    return step
+
+
+def _failure(report: dict, out: Path) -> str:
+    where = f"artifact not written (report: {out.parent / 'export_report.json'}; --force writes it)"
+    if report["top1_agreement"] < report["min_agreement"]:
+        return (f"parity check failed: top-1 agreement {report['top1_agreement']:.4f} < "
+                f"{report['min_agreement']} with the torch checkpoint; {where}")
+    sc = report["self_check"]
+    return (f"self-check failed on this machine: relative logit error {sc['rel_error']:.4f} "
+            f"(allowed {sc['max_rel_error']:.4f}), top-1 agreement {sc['agreement']:.3f} on "
+            f"{sc['n_windows']} reference windows; {where}")
 
 
 def choose_checkpoint(run_dir: Path, split: str | None) -> tuple[Path, str]:
@@ -105,6 +142,7 @@ def _load_split(ckpt_path: Path, split_name: str, data: Path | None):
     if not Path(cfg.data.path).exists():
         raise EdgekdError(f"the run's data {cfg.data.path} is not here; pass --data PATH")
     dataset, _ = load_training_data(cfg)
+    ck = with_recording_channels(ck, cfg, dataset)
     for prepared in build_splits(cfg, dataset):
         if prepared.split.name == split_name:
             saved = ck["preprocess"]["normalizer"]
@@ -115,23 +153,41 @@ def _load_split(ckpt_path: Path, split_name: str, data: Path | None):
     raise EdgekdError(f"split {split_name!r} cannot be rebuilt from {cfg.data.path}")
 
 
-def _build(fmt: ExportFormat, req: ExportRequest, model, prepared, tmp: Path):
-    from export.onnx_export import INPUT_NAME, export_onnx
+def with_recording_channels(ck: dict, cfg, dataset) -> dict:
+    """Checkpoints do not store channel names; the recordings do (after channel selection)."""
+    return {**ck, "recording_channels": dataset.channels(cfg.data.modality
+                                                         or dataset.primary_modality)}
+
+
+def _build(fmt: ExportFormat, req: ExportRequest, model, prepared, tmp: Path,
+           step=lambda description: None, probabilities: bool = True):
+    """The artifact in ``tmp``; ``probabilities`` appends the in-graph softmax the runtime
+    binds (the C export reads the bare integer graph instead)."""
+    from export.onnx_export import INPUT_NAME, add_probabilities, export_onnx
     from export.quantize import convert_fp16, quantize_int8
 
     spec = prepared.spec
+    step("export the model to ONNX (opset 18)")
     fp32 = export_onnx(model, spec.n_chans, spec.window.window, tmp / "fp32.onnx")
     calib = _calibration_windows(prepared, req.calib_windows or 512)
+    artifact = tmp / "artifact.onnx"
     if fmt.name == "onnx":
-        shutil.copy(fp32, tmp / "artifact.onnx")
-        return tmp / "artifact.onnx", {"precision": "fp32"}
-    if fmt.name == "onnx-fp16":
-        return tmp / "artifact.onnx", convert_fp16(fp32, tmp / "artifact.onnx")
-    if fmt.name == "onnx-int8":
-        q = quantize_int8(fp32, tmp / "artifact.onnx", calib, INPUT_NAME,
-                          req.calib_method or "minmax", bool(req.symmetric))
-        return tmp / "artifact.onnx", q
-    return _build_tensorrt(req, fp32, calib, spec, tmp)
+        step("copy the fp32 graph")
+        shutil.copy(fp32, artifact)
+        quant = {"precision": "fp32"}
+    elif fmt.name == "onnx-fp16":
+        step("convert to fp16")
+        quant = convert_fp16(fp32, artifact)
+    elif fmt.name == "onnx-int8":
+        step(f"quantize to INT8 ({len(calib)} calibration windows)")
+        quant = quantize_int8(fp32, artifact, calib, INPUT_NAME, req.calib_method or "minmax",
+                              bool(req.symmetric))
+    else:
+        step(f"build a TensorRT {req.precision} engine")
+        return _build_tensorrt(req, fp32, calib, spec, tmp)
+    if probabilities:
+        add_probabilities(artifact)
+    return artifact, quant
 
 
 def _build_tensorrt(req: ExportRequest, fp32: Path, calib, spec, tmp: Path):
@@ -180,29 +236,42 @@ def _metadata(fmt: ExportFormat, ck: dict, ckpt_path: Path, quant: dict) -> dict
 
 
 def _channel_names(ck: dict) -> list[str]:
-    n = ck["preprocess"]["n_chans"]
-    chosen = ck["train_config"]["data"]["channels"]
-    return [f"ch{i}" for i in (chosen if chosen is not None else range(n))]
+    names = list(ck["recording_channels"])
+    if len(names) != int(ck["preprocess"]["n_chans"]):
+        raise EdgekdError(f"the recordings have {len(names)} channels, the checkpoint "
+                          f"{ck['preprocess']['n_chans']}")
+    return names
 
 
-def _attach(artifact: Path, meta: dict) -> None:
+def _attach(artifact: Path, meta: dict, record: dict | None = None) -> None:
     from export.onnx_export import attach_metadata
+    from export.selfcheck import KEY
     if artifact.suffix == ".plan":
-        artifact.with_suffix(".plan.json").write_text(md.encode(meta))
+        doc = {**meta, **({"self_check": record} if record else {})}
+        artifact.with_suffix(".plan.json").write_text(json.dumps(doc, sort_keys=True))
     else:
-        attach_metadata(artifact, md.encode(meta))
+        attach_metadata(artifact, md.encode(meta),
+                        {KEY: json.dumps(record, sort_keys=True)} if record else None)
 
 
-def parity_report(model, artifact: Path, prepared, fmt: str, fp32: Path) -> dict:
-    """Torch checkpoint vs artifact on the split's held-out test windows."""
+def torch_logits(model, x: np.ndarray, batch: int = 1024) -> np.ndarray:
+    """The checkpoint's float32 logits ``[N, K]`` for windows ``[N, C, T]``."""
     import torch
+    model = model.eval()
+    with torch.no_grad():
+        return np.concatenate([model(torch.from_numpy(np.ascontiguousarray(x[i:i + batch])))
+                               .numpy() for i in range(0, len(x), batch)])
 
+
+def parity_report(model, artifact: Path, prepared, fmt: str, fp32: Path,
+                  ref: np.ndarray | None = None) -> dict:
+    """Torch checkpoint vs artifact on the split's held-out test windows (``ref``: the
+    checkpoint's logits for them, when already computed)."""
     from export.runtime import load
 
     x, y = prepared.test.x, prepared.test.y
-    with torch.no_grad():
-        ref = model.eval()(torch.from_numpy(x)).numpy()
-    got = load(artifact, cache_dir=artifact.parent / "cache").logits(x)
+    ref = torch_logits(model, x) if ref is None else ref
+    got = load(artifact, cache_dir=artifact.parent / "cache", self_check=False).logits(x)
     agree = float((ref.argmax(1) == got.argmax(1)).mean())
     acc_torch = float((ref.argmax(1) == y).mean())
     acc_art = float((got.argmax(1) == y).mean())
@@ -212,6 +281,52 @@ def parity_report(model, artifact: Path, prepared, fmt: str, fp32: Path) -> dict
             "accuracy_delta": acc_art - acc_torch, "size_bytes": size,
             "fp32_onnx_bytes": fp32.stat().st_size,
             "size_ratio_vs_fp32": fp32.stat().st_size / size}
+
+
+def embed_self_check(model, artifact: Path, meta: dict, prepared, ref: np.ndarray,
+                     min_agreement: float, tmp: Path) -> dict:
+    """Pick reference windows, store them with the checkpoint's logits in the artifact, then
+    load it as a user would (self-check on) and return what the replay measured here."""
+    from export import selfcheck
+    from export.isa import int8_isa
+    from export.runtime import load
+
+    x = prepared.test.x
+    q, scale = selfcheck.quantize_windows(x[selfcheck.pick_windows(x, ref)])
+    windows = selfcheck.decode_windows(q, scale)
+    expected = torch_logits(model, windows)
+    host = load(artifact, cache_dir=tmp / "cache", self_check=False).logits(windows)
+    graph = graph_semantics_logits(artifact, windows)
+    graph = host if graph is None else graph
+    measured = {"host_agreement": selfcheck.agreement(host, expected),
+                "host_rel_error": selfcheck.rel_error(host, expected),
+                "graph_agreement": selfcheck.agreement(graph, expected),
+                "graph_rel_error": selfcheck.rel_error(graph, expected), "host": int8_isa()}
+    # a reference window the graph itself flips would fail every machine: gate on the lower
+    record = selfcheck.encode(q, scale, expected, selfcheck.gates(
+        min(min_agreement, measured["graph_agreement"]), measured["graph_rel_error"]), measured)
+    _attach(artifact, meta, record)
+    try:
+        result = load(artifact, cache_dir=tmp / "cache").self_check
+    except selfcheck.SelfCheckError as err:
+        result = err.result
+    return {**result.to_dict(), "graph_rel_error": measured["graph_rel_error"],
+            "bytes": len(json.dumps(record, sort_keys=True))}
+
+
+def graph_semantics_logits(artifact: Path, x: np.ndarray) -> np.ndarray | None:
+    """The artifact's logits with onnxruntime's graph optimisation off: Q/DQ pairs run as
+    dequantize → float op → quantize, which is what an int8 kernel that does not saturate
+    computes (VNNI, ARM dot product); None for TensorRT engines."""
+    if artifact.suffix != ".onnx":
+        return None
+    from export.ortlib import onnxruntime
+    ort = onnxruntime()
+    opts = ort.SessionOptions()
+    opts.graph_optimization_level = ort.GraphOptimizationLevel.ORT_DISABLE_ALL
+    opts.intra_op_num_threads, opts.log_severity_level = 1, 3
+    session = ort.InferenceSession(str(artifact), opts, providers=["CPUExecutionProvider"])
+    return session.run([session.get_outputs()[0].name], {session.get_inputs()[0].name: x})[0]
 
 
 def _size(artifact: Path) -> int:

@@ -127,3 +127,4 @@ class StreamModel:
     new_stream: Callable[[], Stream] = field(compare=False)
     settle_samples: int = 0         # samples a fresh stream's filters need to settle
     channel_names: tuple[str, ...] = ()   # what the model was trained on (may be empty)
+    self_check: str = ""            # how the artifact's self-check went on this machine

@@ -21,22 +21,32 @@ def markdown(result: dict) -> str:
             head += f": {e['model']} ({e['role']}), {e['parameters']:,} parameters, " \
                     f"{e['macs']:,} MACs/window"
         lines += [head, "", "| Format | Status | Size | Accuracy | p50 µs | p99 µs | windows/s "
-                  f"(batch {result['batch']}) |", "|---|---|---|---|---|---|---|"]
+                  f"(batch {result['batch']}) | Self-check |", "|---|---|---|---|---|---|---|---|"]
         for r in e["rows"]:
             if r["status"] == "failed to export":
-                lines.append(f"| {r['format']} | {_MARK[r['status']]} | - | - | - | - | - |")
+                lines.append(f"| {r['format']} | {_MARK[r['status']]} | - | - | - | - | - | - |")
                 continue
             b1, bn = r["latency_batch1"], r["latency_batchN"]
             lines.append(f"| {r['format']} | {_MARK[r['status']]} | {r['size_bytes'] / 1024:.1f} "
                          f"KiB | {r['accuracy']:.4f} | {b1['p50_us']:.0f} | {b1['p99_us']:.0f} | "
-                         f"{bn['windows_per_s']:,.0f} |")
+                         f"{bn['windows_per_s']:,.0f} | {self_check_cell(r.get('self_check'))} |")
         lines.append("")
     m = result["machine"]
-    lines.append(f"{LEGEND}. Latency at batch 1, {result['threads']} thread(s), cores "
+    lines.append(f"{LEGEND}. Latency: a prepared window in, class probabilities out; at "
+                 f"batch 1, {result['threads']} thread(s), cores "
                  f"{result['cores']}, {result['warmup']} warm-up + {result['runs']} timed runs; "
                  f"{m['cpu']}; torch {m['packages']['torch']}, onnxruntime "
                  f"{m['packages']['onnxruntime']}.")
     return "\n".join(lines) + "\n"
+
+
+def self_check_cell(sc: dict | None) -> str:
+    """The self-check replayed at load: status and relative logit error (export.selfcheck)."""
+    if not sc:
+        return "-"
+    if sc.get("rel_error") is None:
+        return sc["status"]
+    return f"{sc['status']}, error {sc['rel_error']:.3f}"
 
 
 def accuracy_vs_macs_png(result: dict, path: Path) -> Path | None:

@@ -35,6 +35,7 @@ class BenchOptions:
     work: Path | None = None
     extra_formats: list[str] = field(default_factory=list)
     device: str = "cpu"   # cuda: torch on the GPU, onnxruntime's CUDA provider, TensorRT as is
+    self_check: bool = True   # replay each artifact's reference windows at load (issue 13)
 
 
 CUDA_PROVIDERS = ["CUDAExecutionProvider", "CPUExecutionProvider"]
@@ -53,7 +54,8 @@ def check_device(opts: BenchOptions) -> None:
             raise ConfigError("--device cuda: torch sees no CUDA GPU")
     onnx_rows = runs and any(f.startswith("onnx") for f in opts.formats)
     if onnx_rows or any(Path(p).suffix == ".onnx" for p in opts.inputs):
-        import onnxruntime as ort
+        from export.ortlib import onnxruntime
+        ort = onnxruntime()
         if "CUDAExecutionProvider" not in ort.get_available_providers():
             raise ConfigError("--device cuda: this onnxruntime has no CUDA provider (install "
                               "onnxruntime-gpu), or bench only --formats torch,tensorrt")
@@ -125,7 +127,7 @@ def _bench_run(run_dir: Path, opts: BenchOptions, work: Path, on_row) -> dict:
                 row = {"format": fmt, "status": FAILED_EXPORT, "error": str(err)}
             else:
                 row = _artifact_row(out, x, y, opts, fmt)
-                if not report["passed"]:
+                if not report["passed"] and row["status"] == OK:
                     row["status"] = FAILED_VALIDATION
                     row["error"] = f"top-1 agreement {report['top1_agreement']:.4f} with torch"
         entry["rows"].append(row)
@@ -139,14 +141,12 @@ def _bench_artifact(path: Path, opts: BenchOptions, on_row) -> dict:
     entry = {"input": str(path), "split": None, "model": None, "role": None, "rows": []}
     fmt = "artifact"
     try:
-        from export.runtime import load
-        predictor = load(path, threads=opts.threads, providers=_providers(opts))
-        require_providers(predictor, _providers(opts))
+        predictor, refused = _load_checked(path, opts)
         entry["model"] = predictor.metadata["model"]["name"]
         entry["role"] = predictor.metadata["model"].get("role")
         fmt = predictor.metadata["format"]
         x, y = _artifact_data(predictor, opts.data)
-        row = _artifact_row(path, x, y, opts, fmt, predictor)
+        row = _artifact_row(path, x, y, opts, fmt, (predictor, refused))
     except EdgekdError as err:
         row = {"format": fmt, "status": FAILED_EXPORT, "error": str(err)}
     entry["rows"].append(row)
@@ -170,16 +170,16 @@ def _torch_row(model, x, y, opts: BenchOptions) -> dict:
     dev = torch.device(opts.device)
     model = model.eval().to(dev)
 
-    def logits(batch: np.ndarray) -> np.ndarray:
+    def probs(batch: np.ndarray) -> np.ndarray:
         # numpy in, numpy out, as the live path sees it: on a GPU the copies count (and the
         # copy back waits for the kernels, so each timed call is complete)
-        return model(torch.from_numpy(batch).to(dev)).cpu().numpy()
+        return torch.softmax(model(torch.from_numpy(batch).to(dev)), 1).cpu().numpy()
 
     with torch.no_grad():
-        pred = np.concatenate([logits(x[i:i + 512]).argmax(1) for i in range(0, len(x), 512)])
+        pred = np.concatenate([probs(x[i:i + 512]).argmax(1) for i in range(0, len(x), 512)])
         one, many = np.ascontiguousarray(x[:1]), _batch(x, opts.batch)
-        lat1 = time_calls(lambda: logits(one), opts.warmup, opts.runs)
-        latn = time_calls(lambda: logits(many), max(5, opts.warmup // 5),
+        lat1 = time_calls(lambda: probs(one), opts.warmup, opts.runs)
+        latn = time_calls(lambda: probs(many), max(5, opts.warmup // 5),
                           max(20, opts.runs // 5))
     backend = "PyTorch eager fp32" + (" on CUDA" if dev.type == "cuda" else "")
     return {"format": "torch", "status": OK, "backend": backend,
@@ -188,21 +188,41 @@ def _torch_row(model, x, y, opts: BenchOptions) -> dict:
             "latency_batchN": summarize(latn, opts.batch), "latency_us": lat1.tolist()}
 
 
-def _artifact_row(path: Path, x, y, opts: BenchOptions, fmt: str, predictor=None) -> dict:
+def _load_checked(path: Path, opts: BenchOptions):
+    """(predictor, the self-check refusal or None): a refused artifact is still measured,
+    unchecked, so its row can show what it does; its status says it was refused."""
     from export.runtime import load
-    if predictor is None:
-        predictor = load(path, threads=opts.threads, providers=_providers(opts))
-        require_providers(predictor, _providers(opts))
+    from export.selfcheck import SelfCheckError
+    refused = None
+    try:
+        predictor = load(path, threads=opts.threads, providers=_providers(opts),
+                         self_check=opts.self_check)
+    except SelfCheckError as err:
+        refused = err
+        predictor = load(path, threads=opts.threads, providers=_providers(opts),
+                         self_check=False)
+    require_providers(predictor, _providers(opts))
+    return predictor, refused
+
+
+def _artifact_row(path: Path, x, y, opts: BenchOptions, fmt: str, loaded=None) -> dict:
+    """Accuracy and latency of an artifact through edgekd's runtime: a prepared window in,
+    class probabilities out (what one decision costs)."""
+    predictor, refused = loaded or _load_checked(path, opts)
     pred = np.concatenate([predictor.logits(x[i:i + 512]).argmax(1)
                            for i in range(0, len(x), 512)])
     one, many = np.ascontiguousarray(x[:1]), _batch(x, opts.batch)
-    lat1 = time_calls(lambda: predictor.logits(one), opts.warmup, opts.runs)
-    latn = time_calls(lambda: predictor.logits(many), max(5, opts.warmup // 5),
+    lat1 = time_calls(lambda: predictor.predict_windows(one), opts.warmup, opts.runs)
+    latn = time_calls(lambda: predictor.predict_windows(many), max(5, opts.warmup // 5),
                       max(20, opts.runs // 5))
-    return {"format": fmt, "status": OK, "backend": " + ".join(predictor.backend.providers),
-            "artifact": str(path), "size_bytes": path.stat().st_size,
-            "accuracy": float((pred == y).mean()), "latency_batch1": summarize(lat1, 1),
-            "latency_batchN": summarize(latn, opts.batch), "latency_us": lat1.tolist()}
+    row = {"format": fmt, "status": OK, "backend": " + ".join(predictor.backend.providers),
+           "artifact": str(path), "size_bytes": path.stat().st_size,
+           "accuracy": float((pred == y).mean()), "latency_batch1": summarize(lat1, 1),
+           "latency_batchN": summarize(latn, opts.batch), "latency_us": lat1.tolist(),
+           "self_check": (refused.result if refused else predictor.self_check).to_dict()}
+    if refused:
+        row["status"], row["error"] = FAILED_VALIDATION, str(refused)
+    return row
 
 
 def _batch(x: np.ndarray, n: int) -> np.ndarray:

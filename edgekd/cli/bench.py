@@ -26,6 +26,7 @@ def bench(
     out: Annotated[Path, Opt(help="Folder for bench.json, bench.md, the PNGs and exported artifacts.")] = Path("bench"),
     json_out: Annotated[Optional[Path], Opt("--results-json", help="Also write the results JSON here (it is always in OUT/bench.json).")] = None,
     device: Annotated[str, Opt(help="cpu, or cuda: torch on the GPU and onnxruntime's CUDA provider (onnxruntime-gpu); latency includes the host<->device copies.")] = "cpu",
+    self_check: Annotated[bool, Opt("--self-check/--no-self-check", help="Replay each artifact's reference windows at load; a refused artifact is measured but marked failed.")] = True,
 ) -> None:
     """Latency, MACs, size and accuracy per format, with an ultralytics-style table."""
     from edgekd.atomic import write_json_atomic, write_text_atomic
@@ -36,7 +37,7 @@ def bench(
 
     fmts = tuple(f.strip() for f in formats.split(",") if f.strip())
     opts = BenchOptions(inputs, fmts, data, split, batch, threads, cores, warmup, runs, floor,
-                        out / "artifacts", device=device)
+                        out / "artifacts", device=device, self_check=self_check)
     total = sum(len(fmts) if Path(p).is_dir() else 1 for p in inputs)
     from edgekd.cli.console import progress
     with progress("benchmarking", total) as advance:

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import Annotated, Callable, Iterator, Optional
 
 import typer
 from rich.table import Table
@@ -45,10 +46,26 @@ def export(
         from edgekd.cli.export_c import export_c_with_progress
         export_c_with_progress(req)
         return
-    from edgekd.cli.console import working
-    with working(f"export {format} with its parity check"):
-        report = export_run(req)
+    with export_progress() as on_step:
+        report = export_run(req, on_step=on_step)
     print_report(report)
+
+
+@contextlib.contextmanager
+def export_progress() -> Iterator[Callable[[int, int, str], None]]:
+    """A progress bar on stderr whose text is the export step running now."""
+    from rich.progress import (BarColumn, MofNCompleteColumn, SpinnerColumn, TextColumn,
+                               TimeElapsedColumn)
+
+    from edgekd.cli.console import live_progress
+    columns = [SpinnerColumn(), TextColumn("[bold]export[/] {task.description}"), BarColumn(),
+               MofNCompleteColumn(), TimeElapsedColumn()]
+    with live_progress(*columns) as bar:   # plain lines when stderr is not a terminal
+        task = bar.add_task("export", total=None)
+
+        def on_step(i: int, n: int, description: str) -> None:
+            bar.update(task, completed=i - 1, total=n, description=description)
+        yield on_step
 
 
 def print_formats() -> None:
@@ -67,13 +84,18 @@ def print_formats() -> None:
 def print_report(r: dict) -> None:
     table = Table("parity", "value", title=f"{r['format']} vs the torch checkpoint, on "
                   f"{r['n_windows']} held-out windows of split {r['split']}")
-    rows = [("size", f"{r['size_bytes'] / 1024:.1f} KiB ({r['size_ratio_vs_fp32']:.2f}x smaller "
-                     "than fp32 ONNX)"),
+    sc = r.get("self_check", {})
+    size = f"{r['size_bytes'] / 1024:.1f} KiB"
+    if "model_bytes" in r:
+        size += f" (model {r['model_bytes'] / 1024:.1f} KiB: {r['size_ratio_vs_fp32']:.2f}x " \
+                f"smaller than fp32 ONNX; self-check {sc.get('bytes', 0) / 1024:.1f} KiB)"
+    rows = [("size", size),
             ("max |Δ logit|", f"{r['max_abs_logit_diff']:.3g}"),
             ("top-1 agreement", f"{r['top1_agreement']:.4f} (needs >= {r['min_agreement']})"),
             ("accuracy torch → artifact", f"{r['accuracy_torch']:.4f} → "
                                           f"{r['accuracy_artifact']:.4f} "
                                           f"({r['accuracy_delta'] * 100:+.2f} pp)"),
+            ("self-check here", _self_check_line(sc)),
             ("parity", "[green]pass" if r["passed"] else "[red]FAIL")]
     for key, value in rows:
         table.add_row(key, value)
@@ -85,3 +107,12 @@ def print_report(r: dict) -> None:
     for note in quant.get("notes", []):
         console.print(f"[yellow]note:[/] {note}")
     console.print(f"artifact: {r['artifact'] if r['written'] else '(not written)'}")
+
+
+def _self_check_line(sc: dict) -> str:
+    if sc.get("agreement") is None:
+        return sc.get("status", "-")
+    mark = "[green]passed" if sc["status"] == "passed" else "[red]FAILED"
+    return (f"{mark}[/]: {sc['n_windows']} reference windows, agreement {sc['agreement']:.3f}, "
+            f"relative logit error {sc['rel_error']:.4f} (<= {sc['max_rel_error']:.4f}), "
+            f"{sc['ms']:.1f} ms")

@@ -35,6 +35,7 @@ def stream(
     ground_truth: Annotated[Optional[Path], Opt(help="Labels written by `edgekd simulate` (online accuracy).")] = None,
     view: Annotated[bool, Opt(help="Live terminal view.")] = True,
     summary_json: Annotated[Optional[Path], Opt(help="Also write the end-of-session summary as JSON.")] = None,
+    self_check: Annotated[bool, Opt("--self-check/--no-self-check", help="Replay the artifact's reference windows first; refuse it if it does not reproduce its checkpoint here.")] = True,
 ) -> None:
     """Recognise gestures live: armband → firmware_bridge → the deployed student → decisions."""
     from edgekd.atomic import write_json_atomic
@@ -50,7 +51,11 @@ def stream(
         udp_target(udp)        # refused before anything is loaded or opened
     if udp_format not in UDP_FORMATS:
         raise ConfigError(f"--udp-format {udp_format!r}: expected one of {', '.join(UDP_FORMATS)}")
-    handed = load_stream_model(model, hop) if model is not None else None
+    # the artifact replays its reference windows here and is refused before the port opens
+    handed = (load_stream_model(model, hop, self_check=self_check) if model is not None
+              else None)
+    if handed is not None:
+        err_console.print(escape(handed.self_check), soft_wrap=True)
     labels = list(handed.label_names) if handed else []
     stem = model.stem if model else "edgekd"
     opts.sinks = make_sinks(json_out, udp, stem if lsl else None, labels,

@@ -162,7 +162,7 @@ def _load(w: _Work, req) -> None:
     from edgekd.train.config import resolve
     from edgekd.train.run import build_splits, load_training_data
     from edgekd.train.runs import load_model
-    from export.pipeline import choose_checkpoint
+    from export.pipeline import choose_checkpoint, with_recording_channels
 
     w.ckpt_path, w.split = choose_checkpoint(req.run_dir, req.split)
     w.model, w.ck = load_model(w.ckpt_path)
@@ -172,6 +172,7 @@ def _load(w: _Work, req) -> None:
     if not Path(cfg.data.path).exists():
         raise EdgekdError(f"the run's data {cfg.data.path} is not here; pass --data PATH")
     w.dataset, _ = load_training_data(cfg)
+    w.ck = with_recording_channels(w.ck, cfg, w.dataset)
     for prepared in build_splits(cfg, w.dataset):
         if prepared.split.name == w.split:
             saved = w.ck["preprocess"]["normalizer"]
@@ -202,7 +203,7 @@ def _quantize(w: _Work, req, tmp: Path) -> None:
     from export.pipeline import _attach, _build, _metadata
 
     fmt = FORMATS.get("onnx-int8")
-    w.artifact, w.quant = _build(fmt, req, w.model, w.prepared, tmp)
+    w.artifact, w.quant = _build(fmt, req, w.model, w.prepared, tmp, probabilities=False)
     w.meta = _metadata(fmt, w.ck, w.ckpt_path, w.quant)
     _attach(w.artifact, w.meta)
 

@@ -83,3 +83,28 @@ def test_a_provider_fallback_is_an_error_not_a_cpu_number(run_dir, tmp_path):
     require_providers(predictor, None)                         # cpu bench: fine
     with pytest.raises(EdgekdError, match="did not start CUDAExecutionProvider"):
         require_providers(predictor, CUDA_PROVIDERS)
+
+
+def test_bench_shows_the_self_check_and_marks_a_refused_artifact(run_dir, tmp_path, capsys):
+    onnx = pytest.importorskip("onnx")
+    from onnx import numpy_helper
+
+    from export.pipeline import ExportRequest, export_run
+    good = tmp_path / "m.onnx"
+    export_run(ExportRequest(run_dir / "run", "onnx", out=good))
+    proto = onnx.load(str(good))
+    head = next(t for t in proto.graph.initializer if "head.weight" in t.name)
+    head.CopyFrom(numpy_helper.from_array(-numpy_helper.to_array(head), head.name))
+    onnx.save(proto, str(tmp_path / "tampered.onnx"))
+    args = [str(good), str(tmp_path / "tampered.onnx"), "--data", str(run_dir / "data")]
+    assert _bench(capsys, *args, "--out", str(tmp_path / "b"), "--floor", "0.0") == 1
+    rows = [e["rows"][0] for e in json.loads((tmp_path / "b/bench.json").read_text())["entries"]]
+    assert rows[0]["status"] == "ok" and rows[0]["self_check"]["status"] == "passed"
+    assert rows[1]["status"] == "exported, failed validation"
+    assert rows[1]["self_check"]["status"] == "failed" and "latency_batch1" in rows[1]
+    assert "does not reproduce its checkpoint" in rows[1]["error"]
+    assert "| failed, error " in (tmp_path / "b/bench.md").read_text()
+    assert _bench(capsys, *args, "--out", str(tmp_path / "c"), "--floor", "0.0",
+                  "--no-self-check") == 0
+    rows = [e["rows"][0] for e in json.loads((tmp_path / "c/bench.json").read_text())["entries"]]
+    assert [r["self_check"]["status"] for r in rows] == ["skipped", "skipped"]

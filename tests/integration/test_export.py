@@ -73,6 +73,13 @@ def test_artifact_is_self_describing_and_runtime_matches_torch(runs, data, tmp_p
     meta = predictor.metadata
     assert meta["label_names"][0] == "rest" and meta["fs"] == 200.0 and meta["window"] == 52
     assert meta["preprocess"]["normalizer"]["mean"] and len(meta["channels"]) == 8
+    rec0 = native.read_dataset(data).recordings[0]
+    assert meta["channels"] == rec0.channels                   # the recordings' own names
+    import onnx
+    proto = onnx.load(str(out))
+    from edgekd import __version__
+    assert (proto.producer_name, proto.producer_version) == ("edgekd", __version__)
+    assert [o.name for o in proto.graph.output] == ["logits", "probs"]
     assert len(meta["source_checkpoint_sha256"]) == 64 and meta["edgekd_version"]
     model, ck = load_model(split_models(runs["cnn_tiny"])["P00"])
     rec = native.read_dataset(data).recordings[0]
@@ -248,3 +255,17 @@ def test_readme_edge_install_names_the_base_dependencies():
     readme = (REPO / "README.md").read_text()
     assert f"{', '.join(names[:-1])} and {names[-1]}, no\ntorch" in readme
     assert "pip install -e .          # in the edgekd clone: the edge install" in readme
+
+
+def test_export_command_reports_its_steps(runs, tmp_path, capsys):
+    steps = []
+    export_run(ExportRequest(runs["cnn_tiny"], "onnx", out=tmp_path / "a.onnx"),
+               on_step=lambda i, n, text: steps.append((i, n, text)))
+    from export.pipeline import N_STEPS
+    assert [(i, n) for i, n, _ in steps] == [(i, N_STEPS) for i in range(1, N_STEPS + 1)]
+    assert all(text for _, _, text in steps)
+    from edgekd.cli import main
+    with pytest.raises(SystemExit) as exit_:
+        main(["export", str(runs["cnn_tiny"]), "--out", str(tmp_path / "b.onnx")])
+    out = capsys.readouterr().out
+    assert exit_.value.code == 0 and "self-check here" in out and "passed" in out
