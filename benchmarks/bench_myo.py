@@ -20,6 +20,7 @@ from __future__ import annotations
 import argparse
 import copy
 import json
+import os
 import shutil
 from pathlib import Path
 
@@ -141,6 +142,11 @@ def comparison_markdown(c: dict, h: dict) -> str:
     return "\n".join(lines) + "\n"
 
 
+def _in_repo(path: str) -> str:
+    """The path as the repository names it (benchmarks/runs may be a link: not resolved)."""
+    return os.path.relpath(os.path.abspath(path), HERE.parent)
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
     ap.add_argument("--student", type=Path, default=HERE / "runs/train_myo-cnn")
@@ -164,14 +170,13 @@ def main() -> None:
     latency_png({"entries": results[-1]["entries"][:1]}, out / "bench_myo_latency.png")
     result = median_over_repeats(results)
     headline = headline_of(result, args.split, comparison)
-    root = HERE.parent.resolve()
     for e in result["entries"]:
-        e["input"] = str(Path(e["input"]).resolve().relative_to(root))
+        e["input"] = _in_repo(e["input"])
         for r in e["rows"]:
             r.pop("latency_us", None)
             if "artifact" in r:
-                r["artifact"] = str(Path(r["artifact"]).resolve().relative_to(root))
-    comparison["artifact"] = str(Path(comparison["artifact"]).resolve().relative_to(root))
+                r["artifact"] = _in_repo(r["artifact"])
+    comparison["artifact"] = _in_repo(comparison["artifact"])
     accuracy_vs_macs_png(result, out / "bench_myo_accuracy_vs_macs.png")
     result.update({"headline": headline, "runtime_comparison": comparison,
                    "load_average_end": load_average(),
