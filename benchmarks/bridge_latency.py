@@ -195,12 +195,11 @@ def _rtf(artifact: Path, cfg, tmp: Path, sizes: list[int]) -> dict:
 
 class _Timed:
     """Wraps the handed-in streams to see where the time goes (push = preprocessing +
-    inference; inference = the predictor's own call, wrapped once: streams share it)."""
+    inference; inference = the predictor's batch call each stream makes)."""
 
     def __init__(self, model):
         from dataclasses import replace
         self.push = self.infer = 0.0
-        self._wrapped: set[int] = set()
         self.model = replace(model, new_stream=self._stream(model.new_stream))
 
     def reset(self) -> None:
@@ -218,10 +217,8 @@ class _Timed:
     def _stream(self, make):
         def new():
             stream = make()
-            predictor = stream.predictor
-            if id(predictor) not in self._wrapped:
-                self._wrapped.add(id(predictor))
-                predictor.predict_windows = self._timer(predictor.predict_windows, "infer")
+            # a stream binds its predictor's batch call when it is made: wrap that binding
+            stream._probs = self._timer(stream._probs, "infer")
             stream.push = self._timer(stream.push, "push")
             return stream
         return new
