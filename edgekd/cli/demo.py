@@ -107,7 +107,24 @@ def _compare(runs: dict, teacher: Path, made: list) -> None:
     result = compare_runs([runs["student-nokd"], runs["student-kd"], teacher])
     png = paired_plot(result, runs["student-kd"].parent / "compare.png")
     console.print(to_markdown(result))
+    console.print(kd_verdict(result["versus_baseline"][0]), soft_wrap=True)
     made.append(("paired comparison", "per-person dot plot, Wilcoxon p", png))
+
+
+def kd_verdict(pair: dict) -> str:
+    """What the demo's KD-vs-no-KD row means, in words: with a handful of synthetic people and
+    a few epochs the difference is noise either way, and the demo says so."""
+    diff, n, p = 100 * pair["mean_diff"], pair["n"], pair["wilcoxon_p"]
+    sign = "helped" if diff > 0 else "hurt" if diff < 0 else "did not change"
+    verdict = (f"KD {sign} the student here by {abs(diff):.1f} pp over {n} people "
+               f"(Wilcoxon p = {p:.2f})")
+    if p >= 0.05:
+        small = " (with n <= 5 no two-sided Wilcoxon p can fall below 0.05)" if n <= 5 else ""
+        verdict += (": not a significant difference. The demo's few people and epochs cannot "
+                    f"show KD's effect either way{small}. Where distillation pays off on real "
+                    "recordings, and by how much, is measured in "
+                    "benchmarks/results/kd_regimes.md and the README's Distillation section.")
+    return verdict
 
 
 def _bench(out: Path, teacher: Path, student: Path, person: str, plan, made: list) -> None:
