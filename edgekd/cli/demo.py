@@ -121,9 +121,9 @@ def kd_verdict(pair: dict) -> str:
     if p >= 0.05:
         small = " (with n <= 5 no two-sided Wilcoxon p can fall below 0.05)" if n <= 5 else ""
         verdict += (": not a significant difference. The demo's few people and epochs cannot "
-                    f"show KD's effect either way{small}. Where distillation pays off on real "
-                    "recordings, and by how much, is measured in "
-                    "benchmarks/results/kd_regimes.md and the README's Distillation section.")
+                    f"show KD's effect either way{small}. What KD does on 22 real people, "
+                    "paired and tested, is in benchmarks/results/distill_myo.md (the README's "
+                    "Results).")
     return verdict
 
 
